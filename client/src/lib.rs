@@ -1,0 +1,10 @@
+//! tufota's device-side library: the TUF 1.0.x metadata model and its signature checks,
+//! shared with `repo-tool` so that a repository is always checked by the code devices run.
+//!
+//! Layers, innermost first:
+//! - [`metadata`]: the typed model of root, targets, snapshot and timestamp, canonical JSON,
+//!   keys, signatures and hashes. Pure: bytes in, typed values or typed errors out.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+pub mod metadata;

@@ -1,0 +1,2 @@
+//! Helpers shared by the conformance tests: where the workspace is, where python-tuf is.
+#![forbid(unsafe_code)]
