@@ -282,7 +282,8 @@ fn malformed_documents_give_typed_errors_never_panics() {
 #[test]
 fn role_specific_rules_are_enforced() {
     let docs: BTreeMap<&str, Value> = valid_documents().into_iter().collect();
-    let cases: Vec<(&str, fn(&mut Value))> = vec![
+    type Case = (&'static str, fn(&mut Value));
+    let cases: Vec<Case> = vec![
         ("root", |v| {
             v["signed"]["roles"]
                 .as_object_mut()
