@@ -1,0 +1,417 @@
+//! Streaming a verified target into the inactive slot: length-bounded by signed metadata,
+//! hashed while written, synced at checkpoints so an interrupted download resumes where it
+//! durably stopped (after re-hashing what is already in the slot), and — for a delta —
+//! patched on the fly against the active slot with both the patch and the result checked
+//! against their signed hashes. Nothing here marks anything bootable: `lifecycle` does that
+//! only after [`verify_slot`] or the in-stream check passed.
+
+use std::fs::File;
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+
+use thiserror::Error;
+
+use super::boot::SlotId;
+use super::durable::StepHook;
+use super::journal::{Downloading, Plan};
+use super::progress::ProgressSink;
+use super::slot::{SlotBackend, SlotError};
+use crate::metadata::{HashChecker, HashMismatch, TargetFile};
+
+/// I/O buffer: large enough that syscalls and hashing calls are amortised, small enough
+/// that the client stays far below its memory budget.
+pub const CHUNK: usize = 1 << 20;
+
+/// Where target bytes come from. The updater's transport implements it (HTTP with a Range
+/// request for `offset > 0`, file:// for a USB stick or local mirror).
+pub trait TargetSource {
+    /// The bytes of `name` from `offset` to its end. The engine bounds what it reads by the
+    /// signed length, so a source need not.
+    fn open(
+        &self,
+        name: &str,
+        file: &TargetFile,
+        offset: u64,
+    ) -> Result<Box<dyn Read + '_>, String>;
+}
+
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Applies a delta patch. Wired to `tufota_delta` by the binary; the engine only needs this.
+pub trait DeltaApplier: Send + Sync {
+    /// Formats (the `custom.delta.format` values) this applier understands.
+    fn formats(&self) -> Vec<String>;
+    /// Reads `patch` to its end, writing the result to `out`; `base` is the active slot.
+    fn apply(
+        &self,
+        format: &str,
+        base: &mut dyn ReadSeek,
+        patch: &mut dyn Read,
+        out: &mut dyn Write,
+    ) -> Result<(), String>;
+}
+
+/// No delta support: every delta is passed over by the policy.
+pub struct NoDelta;
+
+impl DeltaApplier for NoDelta {
+    fn formats(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn apply(
+        &self,
+        format: &str,
+        _base: &mut dyn ReadSeek,
+        _patch: &mut dyn Read,
+        _out: &mut dyn Write,
+    ) -> Result<(), String> {
+        Err(format!("delta format {format:?} is not supported"))
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum InstallError {
+    #[error("fetching {target}: {message}")]
+    Fetch { target: String, message: String },
+    #[error("{target}: {message} (signed length {expected})")]
+    Length {
+        target: String,
+        expected: u64,
+        message: String,
+    },
+    #[error("{target} refused: {source}")]
+    Hash {
+        target: String,
+        source: HashMismatch,
+    },
+    #[error("applying delta {target}: {message}")]
+    Delta { target: String, message: String },
+    #[error("writing slot {slot}: {source}")]
+    SlotIo { slot: SlotId, source: io::Error },
+    #[error(transparent)]
+    Slot(#[from] SlotError),
+}
+
+/// What a checkpoint does: sync the slot and journal the durable offset.
+pub type Checkpoint<'a> = dyn FnMut(u64) -> Result<(), String> + 'a;
+
+/// Hashes the first `length` bytes of `slot` into `checker`; false if the slot is shorter.
+fn hash_slot_prefix(
+    slots: &dyn SlotBackend,
+    slot: SlotId,
+    length: u64,
+    checker: &mut HashChecker,
+) -> Result<bool, InstallError> {
+    let file = slots.open_read(slot)?;
+    let mut reader = file.take(length);
+    let mut buf = vec![0u8; CHUNK];
+    let mut seen = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|source| InstallError::SlotIo { slot, source })?;
+        if n == 0 {
+            break;
+        }
+        checker.update(buf.get(..n).unwrap_or_default());
+        seen += n as u64;
+    }
+    Ok(seen == length)
+}
+
+/// Re-reads the whole image in `plan.to_slot` and checks it against signed metadata: the
+/// step from Written to Verified when the in-stream hash was lost to a power cut.
+pub fn verify_slot(slots: &dyn SlotBackend, plan: &Plan) -> Result<(), InstallError> {
+    let mut checker = HashChecker::new(&plan.file.hashes).map_err(|source| InstallError::Hash {
+        target: plan.target.clone(),
+        source,
+    })?;
+    if !hash_slot_prefix(slots, plan.to_slot, plan.file.length, &mut checker)? {
+        return Err(InstallError::Length {
+            target: plan.target.clone(),
+            expected: plan.file.length,
+            message: format!("slot {} holds fewer bytes", plan.to_slot),
+        });
+    }
+    checker.finish().map_err(|source| InstallError::Hash {
+        target: plan.target.clone(),
+        source,
+    })
+}
+
+/// The sha256 and length of a whole file-backed slot (the factory image of a files slot).
+pub fn measure_slot(slots: &dyn SlotBackend, slot: SlotId) -> Result<(String, u64), InstallError> {
+    let file = slots.open_read(slot)?;
+    let mut reader = io::BufReader::with_capacity(CHUNK, file);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut length = 0u64;
+    loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|source| InstallError::SlotIo { slot, source })?;
+        if buf.is_empty() {
+            break;
+        }
+        ctx.update(buf);
+        let n = buf.len();
+        length += n as u64;
+        reader.consume(n);
+    }
+    Ok((hex::encode(ctx.finish()), length))
+}
+
+/// Streams a full image into the inactive slot from `state.durable_bytes` on, hashing as it
+/// writes. On success the slot holds exactly `length` synced bytes whose hashes match signed
+/// metadata. On a fetch error the durable offset stays journaled for the next run.
+pub fn stream_full(
+    slots: &dyn SlotBackend,
+    source: &dyn TargetSource,
+    state: &Downloading,
+    checkpoint_every: u64,
+    checkpoint: &mut Checkpoint<'_>,
+    progress: &mut dyn ProgressSink,
+    hook: &dyn StepHook,
+) -> Result<(), InstallError> {
+    let plan = &state.plan;
+    let slot = plan.to_slot;
+    let length = plan.file.length;
+    let hash_err = |source| InstallError::Hash {
+        target: plan.target.clone(),
+        source,
+    };
+    let mut checker = HashChecker::new(&plan.file.hashes).map_err(hash_err)?;
+    let mut offset = state.durable_bytes.min(length);
+    if offset > 0 && !hash_slot_prefix(slots, slot, offset, &mut checker)? {
+        // The slot lost what the journal says was durable: start over.
+        checker = HashChecker::new(&plan.file.hashes).map_err(hash_err)?;
+        offset = 0;
+    }
+    hook.reached("install:resumed-hash");
+    let mut file = slots.open_write(slot, length)?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|source| InstallError::SlotIo { slot, source })?;
+    let reader = source
+        .open(&plan.target, &plan.file, offset)
+        .map_err(|message| InstallError::Fetch {
+            target: plan.target.clone(),
+            message,
+        })?;
+    // One byte more than may come, to notice a source that sends too much.
+    let mut reader = reader.take(length - offset + 1);
+    let mut buf = vec![0u8; CHUNK];
+    let mut since_checkpoint = 0u64;
+    progress.start(&plan.target, offset, length);
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(InstallError::Fetch {
+                    target: plan.target.clone(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        if offset + n as u64 > length {
+            return Err(InstallError::Length {
+                target: plan.target.clone(),
+                expected: length,
+                message: "source sent more bytes".into(),
+            });
+        }
+        let data = buf.get(..n).unwrap_or_default();
+        checker.update(data);
+        file.write_all(data)
+            .map_err(|source| InstallError::SlotIo { slot, source })?;
+        hook.reached("install:chunk-written");
+        offset += n as u64;
+        since_checkpoint += n as u64;
+        progress.advance(offset);
+        if since_checkpoint >= checkpoint_every && offset < length {
+            file.sync_data()
+                .map_err(|source| InstallError::SlotIo { slot, source })?;
+            hook.reached("install:slot-synced");
+            checkpoint(offset).map_err(|message| InstallError::Fetch {
+                target: plan.target.clone(),
+                message,
+            })?;
+            since_checkpoint = 0;
+        }
+    }
+    progress.finish();
+    if offset < length {
+        return Err(InstallError::Fetch {
+            target: plan.target.clone(),
+            message: format!("stream ended at byte {offset} of {length}; will resume"),
+        });
+    }
+    slots.finish_write(slot, &file, length)?;
+    hook.reached("install:slot-finished");
+    checker.finish().map_err(hash_err)
+}
+
+/// Counts and hashes what passes through, refusing more than `limit` bytes.
+struct HashingReader<'a, R> {
+    inner: R,
+    checker: &'a mut HashChecker,
+    seen: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen += n as u64;
+        if self.seen > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("patch is longer than its signed length {}", self.limit),
+            ));
+        }
+        self.checker.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// Writes the delta's output into the slot, hashing it and refusing more than `limit`.
+struct SlotWriter<'a> {
+    file: &'a mut File,
+    checker: &'a mut HashChecker,
+    written: u64,
+    limit: u64,
+    hook: &'a dyn StepHook,
+    progress: &'a mut dyn ProgressSink,
+}
+
+impl Write for SlotWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.written + buf.len() as u64 > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "delta output is longer than the signed length {}",
+                    self.limit
+                ),
+            ));
+        }
+        let n = self.file.write(buf)?;
+        self.checker.update(buf.get(..n).unwrap_or_default());
+        self.written += n as u64;
+        self.hook.reached("install:delta-written");
+        self.progress.advance(self.written);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Applies the plan's delta on the fly: patch bytes from `source`, base from the active
+/// slot, result into the inactive slot. Both the patch (against the delta target's signed
+/// hashes) and the result (against the full target's) are checked; a delta always restarts
+/// from byte 0, since a patch stream cannot be resumed in the middle.
+pub fn stream_delta(
+    slots: &dyn SlotBackend,
+    source: &dyn TargetSource,
+    applier: &dyn DeltaApplier,
+    plan: &Plan,
+    progress: &mut dyn ProgressSink,
+    hook: &dyn StepHook,
+) -> Result<(), InstallError> {
+    let Some(delta) = &plan.delta else {
+        return Err(InstallError::Delta {
+            target: plan.target.clone(),
+            message: "plan has no delta".into(),
+        });
+    };
+    let slot = plan.to_slot;
+    let length = plan.file.length;
+    let mut result_checker =
+        HashChecker::new(&plan.file.hashes).map_err(|source| InstallError::Hash {
+            target: plan.target.clone(),
+            source,
+        })?;
+    let mut patch_checker =
+        HashChecker::new(&delta.file.hashes).map_err(|source| InstallError::Hash {
+            target: delta.name.clone(),
+            source,
+        })?;
+    let mut base = io::BufReader::with_capacity(CHUNK, slots.open_read(plan.from_slot)?);
+    let mut file = slots.open_write(slot, length)?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|source| InstallError::SlotIo { slot, source })?;
+    let patch = source
+        .open(&delta.name, &delta.file, 0)
+        .map_err(|message| InstallError::Fetch {
+            target: delta.name.clone(),
+            message,
+        })?;
+    let mut patch = HashingReader {
+        inner: patch,
+        checker: &mut patch_checker,
+        seen: 0,
+        limit: delta.file.length,
+    };
+    progress.start(&delta.name, 0, length);
+    let written = {
+        let mut out = io::BufWriter::with_capacity(
+            CHUNK,
+            SlotWriter {
+                file: &mut file,
+                checker: &mut result_checker,
+                written: 0,
+                limit: length,
+                hook,
+                progress,
+            },
+        );
+        applier
+            .apply(&delta.format, &mut base, &mut patch, &mut out)
+            .map_err(|message| InstallError::Delta {
+                target: delta.name.clone(),
+                message,
+            })?;
+        // The whole patch must have been read, or its hash says nothing.
+        io::copy(&mut patch, &mut io::sink()).map_err(|e| InstallError::Delta {
+            target: delta.name.clone(),
+            message: e.to_string(),
+        })?;
+        let writer = out.into_inner().map_err(|e| InstallError::SlotIo {
+            slot,
+            source: io::Error::other(e.to_string()),
+        })?;
+        writer.written
+    };
+    let patch_seen = patch.seen;
+    drop(patch);
+    if patch_seen != delta.file.length {
+        return Err(InstallError::Length {
+            target: delta.name.clone(),
+            expected: delta.file.length,
+            message: format!("patch has {patch_seen} bytes"),
+        });
+    }
+    patch_checker
+        .finish()
+        .map_err(|source| InstallError::Hash {
+            target: delta.name.clone(),
+            source,
+        })?;
+    if written != length {
+        return Err(InstallError::Length {
+            target: plan.target.clone(),
+            expected: length,
+            message: format!("delta produced {written} bytes"),
+        });
+    }
+    slots.finish_write(slot, &file, length)?;
+    hook.reached("install:slot-finished");
+    result_checker
+        .finish()
+        .map_err(|source| InstallError::Hash {
+            target: plan.target.clone(),
+            source,
+        })
+}
