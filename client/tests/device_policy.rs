@@ -65,11 +65,19 @@ fn picks_the_newest_admissible_full_image() {
     let d = decide(&targets, &device(), now());
     assert_eq!(d.choices.len(), 1);
     let c = &d.choices[0];
-    assert_eq!((c.name.as_str(), c.version.as_str()), ("sys-1.2.10.img", "1.2.10"));
+    assert_eq!(
+        (c.name.as_str(), c.version.as_str()),
+        ("sys-1.2.10.img", "1.2.10")
+    );
     assert_eq!(c.from_version, "1.2.2");
     assert!(c.delta.is_none());
-    assert!(matches!(reason_for(&d, "sys-1.2.3.img"), SkipReason::Superseded { chosen } if chosen == "sys-1.2.10.img"));
-    assert!(matches!(reason_for(&d, "sys-1.2.9.img"), SkipReason::Superseded { .. }));
+    assert!(
+        matches!(reason_for(&d, "sys-1.2.3.img"), SkipReason::Superseded { chosen } if chosen == "sys-1.2.10.img")
+    );
+    assert!(matches!(
+        reason_for(&d, "sys-1.2.9.img"),
+        SkipReason::Superseded { .. }
+    ));
 }
 
 #[test]
@@ -84,8 +92,12 @@ fn other_device_model_or_no_model_list_is_passed_over() {
     ];
     let d = decide(&targets, &device(), now());
     assert!(d.choices.is_empty());
-    assert!(matches!(reason_for(&d, "other.img"), SkipReason::OtherModel { listed } if listed == &["zte-x200"]));
-    assert!(matches!(reason_for(&d, "none.img"), SkipReason::OtherModel { listed } if listed.is_empty()));
+    assert!(
+        matches!(reason_for(&d, "other.img"), SkipReason::OtherModel { listed } if listed == &["zte-x200"])
+    );
+    assert!(
+        matches!(reason_for(&d, "none.img"), SkipReason::OtherModel { listed } if listed.is_empty())
+    );
 }
 
 #[test]
@@ -99,13 +111,21 @@ fn unknown_component_and_plain_targets_are_passed_over() {
     let targets = vec![
         ("boot.img".to_owned(), target(bootloader)),
         ("readme.txt".to_owned(), plain),
-        ("bad.img".to_owned(), target(json!({"rollout": {"percent": 300}}))),
+        (
+            "bad.img".to_owned(),
+            target(json!({"rollout": {"percent": 300}})),
+        ),
     ];
     let d = decide(&targets, &device(), now());
     assert!(d.choices.is_empty());
-    assert!(matches!(reason_for(&d, "boot.img"), SkipReason::UnknownComponent { component } if component == "bootloader"));
+    assert!(
+        matches!(reason_for(&d, "boot.img"), SkipReason::UnknownComponent { component } if component == "bootloader")
+    );
     assert_eq!(reason_for(&d, "readme.txt"), &SkipReason::NotAnImage);
-    assert!(matches!(reason_for(&d, "bad.img"), SkipReason::MalformedCustom { .. }));
+    assert!(matches!(
+        reason_for(&d, "bad.img"),
+        SkipReason::MalformedCustom { .. }
+    ));
 }
 
 #[test]
@@ -119,9 +139,15 @@ fn older_same_and_unorderable_versions_are_refused() {
     let d = decide(&targets, &device(), now());
     assert!(d.choices.is_empty(), "{d:?}");
     for name in ["older.img", "same.img", "same-padded.img"] {
-        assert!(matches!(reason_for(&d, name), SkipReason::NotNewer { .. }), "{name}");
+        assert!(
+            matches!(reason_for(&d, name), SkipReason::NotNewer { .. }),
+            "{name}"
+        );
     }
-    assert!(matches!(reason_for(&d, "rc.img"), SkipReason::UnorderableVersion { .. }));
+    assert!(matches!(
+        reason_for(&d, "rc.img"),
+        SkipReason::UnorderableVersion { .. }
+    ));
 }
 
 #[test]
@@ -129,7 +155,10 @@ fn a_newer_version_with_a_lower_security_version_is_refused() {
     // The server signed it, and its version number is higher; the floor still wins.
     let targets = vec![
         ("sv6.img".to_owned(), target(full("9.0", 6))),
-        ("nosv.img".to_owned(), target(json!({"device_model": ["zte-x100"], "component": "system", "version": "9.1"}))),
+        (
+            "nosv.img".to_owned(),
+            target(json!({"device_model": ["zte-x100"], "component": "system", "version": "9.1"})),
+        ),
     ];
     let d = decide(&targets, &device(), now());
     assert!(d.choices.is_empty());
@@ -150,7 +179,9 @@ fn rollout_start_in_the_future_is_not_yet_admitted() {
     let targets = vec![("later.img".to_owned(), target(t))];
     let d = decide(&targets, &device(), now());
     assert!(d.choices.is_empty());
-    assert!(matches!(reason_for(&d, "later.img"), SkipReason::RolloutNotStarted { start } if start == "2026-05-01T00:00:01Z"));
+    assert!(
+        matches!(reason_for(&d, "later.img"), SkipReason::RolloutNotStarted { start } if start == "2026-05-01T00:00:01Z")
+    );
     // At the start second it is admitted.
     let at_start = now() + chrono::Duration::seconds(1);
     assert_eq!(decide(&targets, &device(), at_start).choices.len(), 1);
@@ -164,7 +195,11 @@ fn rollout_percent_admits_exactly_the_buckets_below_it() {
         t["rollout"] = json!({"percent": percent});
         let d = decide(&[("r.img".to_owned(), target(t))], &device(), now());
         let admitted = !d.choices.is_empty();
-        assert_eq!(admitted, bucket < percent, "bucket {bucket} percent {percent}");
+        assert_eq!(
+            admitted,
+            bucket < percent,
+            "bucket {bucket} percent {percent}"
+        );
         if !admitted {
             assert_eq!(
                 reason_for(&d, "r.img"),
@@ -209,21 +244,48 @@ fn a_delta_from_exactly_the_active_image_is_preferred() {
     let other_sha = "22".repeat(32);
     let targets = vec![
         ("full-1.3.img".to_owned(), target(full("1.3", 8))),
-        ("d-good".to_owned(), target(delta("1.3", BASE_SHA, "full-1.3.img", "tfd1"))),
-        ("d-otherbase".to_owned(), target(delta("1.3", &other_sha, "full-1.3.img", "tfd1"))),
-        ("d-format".to_owned(), target(delta("1.3", BASE_SHA, "full-1.3.img", "bsdiff9"))),
-        ("d-missing".to_owned(), target(delta("1.3", BASE_SHA, "full-1.4.img", "tfd1"))),
-        ("d-version".to_owned(), target(delta("1.4", BASE_SHA, "full-1.3.img", "tfd1"))),
+        (
+            "d-good".to_owned(),
+            target(delta("1.3", BASE_SHA, "full-1.3.img", "tfd1")),
+        ),
+        (
+            "d-otherbase".to_owned(),
+            target(delta("1.3", &other_sha, "full-1.3.img", "tfd1")),
+        ),
+        (
+            "d-format".to_owned(),
+            target(delta("1.3", BASE_SHA, "full-1.3.img", "bsdiff9")),
+        ),
+        (
+            "d-missing".to_owned(),
+            target(delta("1.3", BASE_SHA, "full-1.4.img", "tfd1")),
+        ),
+        (
+            "d-version".to_owned(),
+            target(delta("1.4", BASE_SHA, "full-1.3.img", "tfd1")),
+        ),
     ];
     let d = decide(&targets, &device(), now());
     let c = &d.choices[0];
     assert_eq!(c.name, "full-1.3.img");
     let chosen = c.delta.as_ref().expect("delta chosen");
     assert_eq!(chosen.name, "d-good");
-    assert!(matches!(reason_for(&d, "d-otherbase"), SkipReason::DeltaBaseMismatch { .. }));
-    assert!(matches!(reason_for(&d, "d-format"), SkipReason::DeltaFormatUnsupported { .. }));
-    assert!(matches!(reason_for(&d, "d-missing"), SkipReason::DeltaTargetMissing { .. }));
-    assert!(matches!(reason_for(&d, "d-version"), SkipReason::DeltaInconsistent { .. }));
+    assert!(matches!(
+        reason_for(&d, "d-otherbase"),
+        SkipReason::DeltaBaseMismatch { .. }
+    ));
+    assert!(matches!(
+        reason_for(&d, "d-format"),
+        SkipReason::DeltaFormatUnsupported { .. }
+    ));
+    assert!(matches!(
+        reason_for(&d, "d-missing"),
+        SkipReason::DeltaTargetMissing { .. }
+    ));
+    assert!(matches!(
+        reason_for(&d, "d-version"),
+        SkipReason::DeltaInconsistent { .. }
+    ));
 }
 
 #[test]
@@ -232,11 +294,17 @@ fn without_a_known_active_hash_the_full_image_is_used() {
     facts.components.get_mut("system").unwrap().active_sha256 = None;
     let targets = vec![
         ("full-1.3.img".to_owned(), target(full("1.3", 8))),
-        ("d-good".to_owned(), target(delta("1.3", BASE_SHA, "full-1.3.img", "tfd1"))),
+        (
+            "d-good".to_owned(),
+            target(delta("1.3", BASE_SHA, "full-1.3.img", "tfd1")),
+        ),
     ];
     let d = decide(&targets, &facts, now());
     assert!(d.choices[0].delta.is_none());
-    assert!(matches!(reason_for(&d, "d-good"), SkipReason::DeltaBaseMismatch { .. }));
+    assert!(matches!(
+        reason_for(&d, "d-good"),
+        SkipReason::DeltaBaseMismatch { .. }
+    ));
 }
 
 #[test]
