@@ -10,7 +10,9 @@ use std::fs;
 use chrono::{DateTime, TimeZone, Utc};
 use device_support::*;
 use tufota_client::device::boot::{simulated_boot, BootOutcome, SlotId};
-use tufota_client::device::engine::{ConfirmOutcome, Device, EngineError, UpdateOutcome};
+use tufota_client::device::engine::{
+    ConfirmOutcome, Device, EngineError, RollbackOutcome, UpdateOutcome,
+};
 use tufota_client::device::install::{InstallError, NoDelta};
 use tufota_client::device::journal::{Journal, UpdateState};
 use tufota_client::device::progress::Quiet;

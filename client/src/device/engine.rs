@@ -109,6 +109,17 @@ pub enum ConfirmOutcome {
     NothingPending,
 }
 
+/// What `rollback` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RollbackOutcome {
+    /// The next boot starts `slot`.
+    RolledBack { slot: SlotId },
+    /// The last update was already rolled back (perhaps finished by recovery after a power
+    /// cut interrupted this very command); the next boot starts `slot`.
+    AlreadyRolledBack { slot: SlotId },
+}
+
 /// What `update` did for a component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -624,7 +635,7 @@ impl<'a> ComponentEngine<'a> {
     /// `tufota-client rollback`: drops a pending trial, or returns from a confirmed update to
     /// the slot it replaced — only if that slot still holds its verified image and its
     /// security_version is not below the floor (anti-rollback holds for rollback too).
-    pub fn rollback(&mut self, now: DateTime<Utc>) -> Result<SlotId, EngineError> {
+    pub fn rollback(&mut self, now: DateTime<Utc>) -> Result<RollbackOutcome, EngineError> {
         let refuse = |reason: String| EngineError::RollbackRefused {
             component: self.name.clone(),
             reason,
@@ -643,7 +654,7 @@ impl<'a> ComponentEngine<'a> {
                     Phase::PendingBoot,
                     now,
                 )?;
-                Ok(back)
+                Ok(RollbackOutcome::RolledBack { slot: back })
             }
             UpdateState::Confirmed(c) => {
                 let old = c.plan.from_slot;
@@ -688,8 +699,11 @@ impl<'a> ComponentEngine<'a> {
                     Phase::Confirmed,
                     now,
                 )?;
-                Ok(old)
+                Ok(RollbackOutcome::RolledBack { slot: old })
             }
+            UpdateState::RolledBack(_) => Ok(RollbackOutcome::AlreadyRolledBack {
+                slot: self.slots.boot().read_env()?.next_boot(),
+            }),
             other => Err(refuse(format!(
                 "no armed or confirmed update to roll back (state {})",
                 other.name()

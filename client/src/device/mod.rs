@@ -29,6 +29,8 @@ pub mod slot;
 pub use boot::{simulated_boot, BootControl, BootEnv, BootOutcome, SlotId};
 pub use config::DeviceConfig;
 pub use durable::{NoHook, StepHook};
-pub use engine::{ComponentEngine, ConfirmOutcome, Device, EngineError, UpdateOutcome};
+pub use engine::{
+    ComponentEngine, ConfirmOutcome, Device, EngineError, RollbackOutcome, UpdateOutcome,
+};
 pub use install::{DeltaApplier, NoDelta, TargetSource};
 pub use policy::{decide, Choice, Decision, DeviceFacts, SkipReason};
