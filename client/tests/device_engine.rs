@@ -299,7 +299,7 @@ fn rollback_after_confirm_returns_to_the_previous_slot_within_the_floor() {
                 .unwrap()
                 .rollback(now())
                 .unwrap(),
-            SlotId::A
+            RollbackOutcome::RolledBack { slot: SlotId::A }
         );
     }
     assert_eq!(
@@ -323,7 +323,7 @@ fn rollback_before_confirm_drops_the_trial() {
             .unwrap()
             .rollback(now())
             .unwrap(),
-        SlotId::A
+        RollbackOutcome::RolledBack { slot: SlotId::A }
     );
     assert_eq!(
         simulated_boot(&f.dev.slots_dir, &NoHook).unwrap(),

@@ -6,6 +6,7 @@
 //!   slot armed for a trial boot;
 //! - the journal parses and agrees with the boot environment;
 //! - the trusted metadata is byte-for-byte intact;
+//!
 //! and the restarted command, followed by the rest of the scenario, completes the update
 //! (or the rollback) exactly as an uninterrupted run does.
 //!
@@ -78,7 +79,12 @@ impl<R: Read> Read for FixedReads<R> {
 struct FixedSource(HttpSource);
 
 impl TargetSource for FixedSource {
-    fn open(&self, name: &str, file: &TargetFile, offset: u64) -> Result<Box<dyn Read + '_>, String> {
+    fn open(
+        &self,
+        name: &str,
+        file: &TargetFile,
+        offset: u64,
+    ) -> Result<Box<dyn Read + Send + '_>, String> {
         Ok(Box::new(FixedReads(self.0.open(name, file, offset)?)))
     }
 }
@@ -86,15 +92,25 @@ impl TargetSource for FixedSource {
 /// The device side of the child: targets come from the signed metadata in the metadata
 /// directory, checked against the trusted key there.
 fn trusted_targets(config: &DeviceConfig) -> Vec<(String, TargetFile)> {
-    let key: Key =
-        serde_json::from_slice(&std::fs::read(config.metadata_dir.join("trusted-key.json")).unwrap())
-            .unwrap();
+    let key: Key = serde_json::from_slice(
+        &std::fs::read(config.metadata_dir.join("trusted-key.json")).unwrap(),
+    )
+    .unwrap();
     let keyid = std::fs::read_to_string(config.metadata_dir.join("trusted-keyid")).unwrap();
     let bytes = std::fs::read(config.metadata_dir.join("targets.json")).unwrap();
     let doc = Signed::<Targets>::from_bytes("targets", &bytes).unwrap();
-    doc.verify_threshold("targets", &BTreeMap::from([(keyid.clone(), key)]), &[keyid], 1)
-        .unwrap();
-    doc.signed().targets.iter().map(|(n, f)| (n.clone(), f.clone())).collect()
+    doc.verify_threshold(
+        "targets",
+        &BTreeMap::from([(keyid.clone(), key)]),
+        &[keyid],
+        1,
+    )
+    .unwrap();
+    doc.signed()
+        .targets
+        .iter()
+        .map(|(n, f)| (n.clone(), f.clone()))
+        .collect()
 }
 
 fn run_command(config: &DeviceConfig, command: &str, hook: &dyn StepHook) {
@@ -104,13 +120,23 @@ fn run_command(config: &DeviceConfig, command: &str, hook: &dyn StepHook) {
             let targets = trusted_targets(config);
             let url = config.mirrors.targets.trim_end_matches('/').to_owned();
             let source = FixedSource(HttpSource::new(&url));
-            device.update(&targets, &source, &TestDelta, &mut Quiet, now()).unwrap();
+            device
+                .update(&targets, &source, &TestDelta, &mut Quiet, now())
+                .unwrap();
         }
         "confirm" => {
-            device.component_mut("system").unwrap().confirm(now()).unwrap();
+            device
+                .component_mut("system")
+                .unwrap()
+                .confirm(now())
+                .unwrap();
         }
         "rollback" => {
-            device.component_mut("system").unwrap().rollback(now()).unwrap();
+            device
+                .component_mut("system")
+                .unwrap()
+                .rollback(now())
+                .unwrap();
         }
         "recover" => {}
         other => panic!("unknown command {other}"),
@@ -146,7 +172,10 @@ fn child_process_entry() {
     run_command(&config, "update", &hook);
     let update_steps = hook.seen.load(Ordering::SeqCst);
     // Journal, chunk, checkpoint and boot-environment steps all reach the hook.
-    assert!(update_steps as usize > s.v2.len() / READ_SIZE + 20, "{update_steps}");
+    assert!(
+        update_steps as usize > s.v2.len() / READ_SIZE + 20,
+        "{update_steps}"
+    );
     simulated_boot(&config.components["system"].slots_dir(), &NoHook).unwrap();
     run_command(&config, "confirm", &hook);
     assert!(matches!(journal(&config).update, UpdateState::Confirmed(_)));
@@ -166,7 +195,9 @@ impl SlotsDir for tufota_client::device::config::ComponentConfig {
 }
 
 fn journal(config: &DeviceConfig) -> Journal {
-    Journal::load(&config.component_state_dir("system")).unwrap().unwrap()
+    Journal::load(&config.component_state_dir("system"))
+        .unwrap()
+        .unwrap()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -228,7 +259,12 @@ impl Scenario {
                 "system.delta".to_owned(),
                 target_file(
                     &patch,
-                    delta_custom("2.0.0", self.security_version, &sha256_hex(&self.factory), "system-2.0.0.img"),
+                    delta_custom(
+                        "2.0.0",
+                        self.security_version,
+                        &sha256_hex(&self.factory),
+                        "system-2.0.0.img",
+                    ),
                 ),
             ));
             server.put("/targets/system.delta", patch);
@@ -236,8 +272,16 @@ impl Scenario {
         let metadata = root.join("metadata");
         std::fs::create_dir_all(&metadata).unwrap();
         use tufota_client::metadata::Signer;
-        std::fs::write(metadata.join("targets.json"), signed_targets(&key, &entries)).unwrap();
-        std::fs::write(metadata.join("trusted-key.json"), serde_json::to_vec(key.key()).unwrap()).unwrap();
+        std::fs::write(
+            metadata.join("targets.json"),
+            signed_targets(&key, &entries),
+        )
+        .unwrap();
+        std::fs::write(
+            metadata.join("trusted-key.json"),
+            serde_json::to_vec(key.key()).unwrap(),
+        )
+        .unwrap();
         std::fs::write(metadata.join("trusted-keyid"), key.keyid()).unwrap();
         DeviceConfig::load(&dev.config_path).unwrap()
     }
@@ -245,7 +289,13 @@ impl Scenario {
 
 fn child(config_path: &Path, command: &str, kill_at: u64) -> (std::process::ExitStatus, String) {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_process_entry", "--exact", "--nocapture", "--test-threads=1", "-q"])
+        .args([
+            "child_process_entry",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
         .env("TUFOTA_PL_CONFIG", config_path)
         .env("TUFOTA_PL_COMMAND", command)
         .env("TUFOTA_PL_KILL_AT", kill_at.to_string())
@@ -281,11 +331,18 @@ fn run_step(config_path: &Path, config: &DeviceConfig, step: Step) -> u64 {
 }
 
 fn sha_file(path: &Path) -> Option<(String, u64)> {
-    std::fs::read(path).ok().map(|b| (sha256_hex(&b), b.len() as u64))
+    std::fs::read(path)
+        .ok()
+        .map(|b| (sha256_hex(&b), b.len() as u64))
 }
 
 /// The invariants that must hold after any power cut.
-fn check_invariants(config: &DeviceConfig, signed: &[(String, u64)], metadata: &BTreeMap<PathBuf, Vec<u8>>, context: &str) {
+fn check_invariants(
+    config: &DeviceConfig,
+    signed: &[(String, u64)],
+    metadata: &BTreeMap<PathBuf, Vec<u8>>,
+    context: &str,
+) {
     let slots_dir = config.components["system"].slots_dir();
     let journal = Journal::load(&config.component_state_dir("system"))
         .unwrap_or_else(|e| panic!("{context}: journal unreadable: {e}"));
@@ -297,13 +354,23 @@ fn check_invariants(config: &DeviceConfig, signed: &[(String, u64)], metadata: &
         on_disk.as_ref().is_some_and(|d| signed.contains(d))
             && journal.as_ref().is_none_or(|j| {
                 j.slots.get(&slot).is_some_and(|img| {
-                    Some((img.sha256.clone().unwrap_or_default(), img.length.unwrap_or(0))) == on_disk
+                    Some((
+                        img.sha256.clone().unwrap_or_default(),
+                        img.length.unwrap_or(0),
+                    )) == on_disk
                 })
             })
     };
-    assert!(complete(env.active), "{context}: confirmed slot {} is not a complete signed image", env.active);
+    assert!(
+        complete(env.active),
+        "{context}: confirmed slot {} is not a complete signed image",
+        env.active
+    );
     if let Some(trial) = env.try_slot.filter(|_| env.tries_left > 0) {
-        assert!(complete(trial), "{context}: trial slot {trial} is not a complete signed image");
+        assert!(
+            complete(trial),
+            "{context}: trial slot {trial} is not a complete signed image"
+        );
     }
     if let Some(j) = &journal {
         if let Some(plan) = j.update.plan() {
@@ -312,14 +379,29 @@ fn check_invariants(config: &DeviceConfig, signed: &[(String, u64)], metadata: &
                 UpdateState::Decided(_) | UpdateState::Downloading(_) | UpdateState::Written(_)
             );
             if before_verified {
-                assert!(!j.slots.contains_key(&plan.to_slot), "{context}: slot being written listed as verified");
-                assert_ne!(env.try_slot, Some(plan.to_slot), "{context}: slot being written is armed");
-                assert_ne!(env.active, plan.to_slot, "{context}: slot being written is confirmed");
+                assert!(
+                    !j.slots.contains_key(&plan.to_slot),
+                    "{context}: slot being written listed as verified"
+                );
+                assert_ne!(
+                    env.try_slot,
+                    Some(plan.to_slot),
+                    "{context}: slot being written is armed"
+                );
+                assert_ne!(
+                    env.active, plan.to_slot,
+                    "{context}: slot being written is confirmed"
+                );
             }
         }
     }
     for (path, bytes) in metadata {
-        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{context}: trusted metadata {} changed", path.display());
+        assert_eq!(
+            &std::fs::read(path).unwrap(),
+            bytes,
+            "{context}: trusted metadata {} changed",
+            path.display()
+        );
     }
 }
 
@@ -329,19 +411,37 @@ fn check_end(config: &DeviceConfig, s: &Scenario, context: &str) {
     let j = journal(config);
     match s.end {
         End::ConfirmedOn(slot) => {
-            assert!(matches!(j.update, UpdateState::Confirmed(_)), "{context}: ends {:?}", j.update);
+            assert!(
+                matches!(j.update, UpdateState::Confirmed(_)),
+                "{context}: ends {:?}",
+                j.update
+            );
             assert_eq!((env.active, env.try_slot), (slot, None), "{context}");
-            assert_eq!(std::fs::read(slots_dir.join(format!("slot-{slot}.img"))).unwrap(), s.v2, "{context}");
+            assert_eq!(
+                std::fs::read(slots_dir.join(format!("slot-{slot}.img"))).unwrap(),
+                s.v2,
+                "{context}"
+            );
             assert_eq!(j.security_floor, s.security_version, "{context}");
         }
         End::RolledBackTo(slot) => {
-            assert!(matches!(j.update, UpdateState::RolledBack(_)), "{context}: ends {:?}", j.update);
+            assert!(
+                matches!(j.update, UpdateState::RolledBack(_)),
+                "{context}: ends {:?}",
+                j.update
+            );
             assert_eq!(env.next_boot(), slot, "{context}");
-            assert_eq!(std::fs::read(slots_dir.join(format!("slot-{slot}.img"))).unwrap(), s.factory, "{context}");
+            assert_eq!(
+                std::fs::read(slots_dir.join(format!("slot-{slot}.img"))).unwrap(),
+                s.factory,
+                "{context}"
+            );
         }
     }
     // One report per outcome, never duplicated by a restart.
-    let reports = std::fs::read_dir(config.report_queue_dir()).unwrap().count();
+    let reports = std::fs::read_dir(config.report_queue_dir())
+        .unwrap()
+        .count();
     assert_eq!(reports, s.reports, "{context}: {reports} reports queued");
 }
 
@@ -390,7 +490,9 @@ fn torture(s: &Scenario, server: &Server) -> u64 {
 
     let mut kills = 0;
     for (i, step) in s.steps.iter().enumerate() {
-        let Step::Client(command) = step else { continue };
+        let Step::Client(command) = step else {
+            continue;
+        };
         for at in 1..=counts[i] {
             let context = format!("{}: {command} killed at step {at}/{}", s.name, counts[i]);
             std::fs::remove_dir_all(&root).unwrap();
@@ -402,7 +504,12 @@ fn torture(s: &Scenario, server: &Server) -> u64 {
             // Restart the command, then the rest of the scenario.
             for later in &s.steps[i..] {
                 run_step(&config_path, &config, *later);
-                check_invariants(&config, &signed, &metadata, &format!("{context}, after restart"));
+                check_invariants(
+                    &config,
+                    &signed,
+                    &metadata,
+                    &format!("{context}, after restart"),
+                );
             }
             check_end(&config, s, &context);
         }
@@ -441,12 +548,23 @@ fn power_cut_at_every_step_of_update_confirm_and_rollback() {
     };
     let fallback = Scenario {
         name: "update, boot, boot (no confirm), recover",
-        steps: vec![Step::Client("update"), Step::Boot, Step::Boot, Step::Client("recover")],
+        steps: vec![
+            Step::Client("update"),
+            Step::Boot,
+            Step::Boot,
+            Step::Client("recover"),
+        ],
         end: End::RolledBackTo(SlotId::A),
         ..Scenario::full()
     };
     let mut total = 0;
-    for s in [full, delta, rollback_after_confirm, rollback_before_confirm, fallback] {
+    for s in [
+        full,
+        delta,
+        rollback_after_confirm,
+        rollback_before_confirm,
+        fallback,
+    ] {
         let kills = torture(&s, &server);
         eprintln!("{}: {kills} power cuts", s.name);
         total += kills;
@@ -479,5 +597,8 @@ fn an_update_killed_mid_download_resumes_where_it_stopped() {
     assert!(status.success());
     let gets = server.state.lock().unwrap().gets.clone();
     assert_eq!(gets.last().unwrap().1, Some(format!("bytes={durable}-")));
-    assert!(matches!(journal(&config).update, UpdateState::PendingBoot(_)));
+    assert!(matches!(
+        journal(&config).update,
+        UpdateState::PendingBoot(_)
+    ));
 }

@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::sync::mpsc;
 
 use thiserror::Error;
 
@@ -19,7 +20,11 @@ use crate::metadata::{HashChecker, HashMismatch, TargetFile};
 
 /// I/O buffer: large enough that syscalls and hashing calls are amortised, small enough
 /// that the client stays far below its memory budget.
-pub const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 512 * 1024;
+
+/// Chunks queued between pipeline stages: enough to ride out jitter, few enough that the
+/// client stays within a few MiB.
+const PIPELINE_DEPTH: usize = 3;
 
 /// Where target bytes come from. The updater's transport implements it (HTTP with a Range
 /// request for `offset > 0`, file:// for a USB stick or local mirror).
@@ -31,7 +36,7 @@ pub trait TargetSource {
         name: &str,
         file: &TargetFile,
         offset: u64,
-    ) -> Result<Box<dyn Read + '_>, String>;
+    ) -> Result<Box<dyn Read + Send + '_>, String>;
 }
 
 pub trait ReadSeek: Read + Seek {}
@@ -160,9 +165,24 @@ pub fn measure_slot(slots: &dyn SlotBackend, slot: SlotId) -> Result<(String, u6
     Ok((hex::encode(ctx.finish()), length))
 }
 
+/// What the hashing stage hands the writer stage.
+enum ToWriter {
+    Chunk(Vec<u8>),
+    /// Sync everything written so far, then acknowledge.
+    Sync,
+}
+
 /// Streams a full image into the inactive slot from `state.durable_bytes` on, hashing as it
-/// writes. On success the slot holds exactly `length` synced bytes whose hashes match signed
+/// goes. On success the slot holds exactly `length` synced bytes whose hashes match signed
 /// metadata. On a fetch error the durable offset stays journaled for the next run.
+///
+/// Three stages run in parallel so that SHA-256 — the one cost that cannot be avoided — is
+/// the bottleneck: a fetch thread reads the network into buffers, this thread hashes them,
+/// and a writer thread writes them to the slot and syncs it at checkpoints. A checkpoint is
+/// journaled only after the writer acknowledged the sync, and that acknowledgement is
+/// awaited at the next checkpoint (not as it happens), so the steps this thread reports to
+/// the hook come in the same order in every run. Buffers are recycled and every channel is
+/// bounded, so memory stays at a few chunks whatever the image size.
 pub fn stream_full(
     slots: &dyn SlotBackend,
     source: &dyn TargetSource,
@@ -179,6 +199,10 @@ pub fn stream_full(
         target: plan.target.clone(),
         source,
     };
+    let fetch_err = |message: String| InstallError::Fetch {
+        target: plan.target.clone(),
+        message,
+    };
     let mut checker = HashChecker::new(&plan.file.hashes).map_err(hash_err)?;
     let mut offset = state.durable_bytes.min(length);
     if offset > 0 && !hash_slot_prefix(slots, slot, offset, &mut checker)? {
@@ -192,59 +216,119 @@ pub fn stream_full(
         .map_err(|source| InstallError::SlotIo { slot, source })?;
     let reader = source
         .open(&plan.target, &plan.file, offset)
-        .map_err(|message| InstallError::Fetch {
-            target: plan.target.clone(),
-            message,
-        })?;
+        .map_err(fetch_err)?;
     // One byte more than may come, to notice a source that sends too much.
     let mut reader = reader.take(length - offset + 1);
-    let mut buf = vec![0u8; CHUNK];
-    let mut since_checkpoint = 0u64;
+    // A chunk is at most a quarter of a checkpoint, so checkpoints land near their marks.
+    let chunk_len = usize::try_from(checkpoint_every / 4)
+        .unwrap_or(CHUNK)
+        .clamp(4096, CHUNK);
     progress.start(&plan.target, offset, length);
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(InstallError::Fetch {
-                    target: plan.target.clone(),
-                    message: e.to_string(),
-                })
+
+    let file = std::thread::scope(|scope| -> Result<File, InstallError> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        let (write_tx, write_rx) = mpsc::sync_channel::<ToWriter>(PIPELINE_DEPTH);
+        let (ack_tx, ack_rx) = mpsc::channel::<io::Result<()>>();
+
+        scope.spawn(move || loop {
+            let mut buf = empty_rx.try_recv().unwrap_or_default();
+            buf.resize(chunk_len, 0);
+            let mut filled = 0;
+            let result = loop {
+                match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == buf.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            buf.truncate(filled);
+            let done = filled == 0 || result.is_err();
+            if filled > 0 && full_tx.send(Ok(buf)).is_err() {
+                return;
             }
+            if let Err(e) = result {
+                let _ = full_tx.send(Err(e));
+            }
+            if done {
+                return;
+            }
+        });
+
+        let writer = scope.spawn(move || -> io::Result<File> {
+            for message in write_rx {
+                match message {
+                    ToWriter::Chunk(buf) => {
+                        file.write_all(&buf)?;
+                        let _ = empty_tx.send(buf);
+                    }
+                    ToWriter::Sync => {
+                        let synced = file.sync_data();
+                        let failed = synced.is_err();
+                        if ack_tx.send(synced).is_err() || failed {
+                            return Err(io::Error::other("sync failed"));
+                        }
+                    }
+                }
+            }
+            Ok(file)
+        });
+        let writer_gone = || InstallError::SlotIo {
+            slot,
+            source: io::Error::other("slot writer stopped"),
         };
-        if offset + n as u64 > length {
-            return Err(InstallError::Length {
-                target: plan.target.clone(),
-                expected: length,
-                message: "source sent more bytes".into(),
-            });
+
+        let mut since_checkpoint = 0u64;
+        let mut pending_sync: Option<u64> = None;
+        for message in full_rx.iter() {
+            let buf = message.map_err(|e| fetch_err(e.to_string()))?;
+            if offset + buf.len() as u64 > length {
+                return Err(InstallError::Length {
+                    target: plan.target.clone(),
+                    expected: length,
+                    message: "source sent more bytes".into(),
+                });
+            }
+            checker.update(&buf);
+            offset += buf.len() as u64;
+            since_checkpoint += buf.len() as u64;
+            write_tx
+                .send(ToWriter::Chunk(buf))
+                .map_err(|_| writer_gone())?;
+            hook.reached("install:chunk-written");
+            progress.advance(offset);
+            if since_checkpoint >= checkpoint_every && offset < length {
+                if let Some(durable) = pending_sync.take() {
+                    ack_rx
+                        .recv()
+                        .map_err(|_| writer_gone())?
+                        .map_err(|source| InstallError::SlotIo { slot, source })?;
+                    hook.reached("install:slot-synced");
+                    checkpoint(durable).map_err(fetch_err)?;
+                }
+                write_tx.send(ToWriter::Sync).map_err(|_| writer_gone())?;
+                pending_sync = Some(offset);
+                since_checkpoint = 0;
+            }
         }
-        let data = buf.get(..n).unwrap_or_default();
-        checker.update(data);
-        file.write_all(data)
+        drop(write_tx);
+        let file = writer
+            .join()
+            .map_err(|_| writer_gone())?
             .map_err(|source| InstallError::SlotIo { slot, source })?;
-        hook.reached("install:chunk-written");
-        offset += n as u64;
-        since_checkpoint += n as u64;
-        progress.advance(offset);
-        if since_checkpoint >= checkpoint_every && offset < length {
-            file.sync_data()
-                .map_err(|source| InstallError::SlotIo { slot, source })?;
-            hook.reached("install:slot-synced");
-            checkpoint(offset).map_err(|message| InstallError::Fetch {
-                target: plan.target.clone(),
-                message,
-            })?;
-            since_checkpoint = 0;
-        }
-    }
+        Ok(file)
+    })?;
     progress.finish();
     if offset < length {
-        return Err(InstallError::Fetch {
-            target: plan.target.clone(),
-            message: format!("stream ended at byte {offset} of {length}; will resume"),
-        });
+        return Err(fetch_err(format!(
+            "stream ended at byte {offset} of {length}; will resume"
+        )));
     }
     slots.finish_write(slot, &file, length)?;
     hook.reached("install:slot-finished");

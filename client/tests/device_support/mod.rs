@@ -165,7 +165,7 @@ impl TargetSource for HttpSource {
         name: &str,
         _file: &TargetFile,
         offset: u64,
-    ) -> Result<Box<dyn Read + '_>, String> {
+    ) -> Result<Box<dyn Read + Send + '_>, String> {
         let url = format!("{}/{}", self.base, name);
         let mut request = self.agent.get(&url);
         if offset > 0 {

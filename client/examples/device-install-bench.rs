@@ -1,0 +1,246 @@
+//! Benchmark: install a large image (1 GiB by default) from a loopback HTTP server into a
+//! files-backend slot with the device engine, and compare its throughput with this
+//! machine's single-core SHA-256 speed; report the installing process's peak RSS.
+//!
+//! `cargo run --release -p tufota-client --example device-install-bench -- [--size-mib N] [--dir DIR] [--checkpoint-mib N]`
+//!
+//! Three processes, so that each number is about one thing: the parent generates the image
+//! and measures SHA-256 over an in-memory buffer; a server child serves the image over
+//! HTTP/1.1 (Range supported, body sent with sendfile through `std::io::copy`); a client
+//! child runs `Device::update` and reports its elapsed time and its own VmHWM.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use chrono::Utc;
+use tufota_client::device::engine::Device;
+use tufota_client::device::install::{NoDelta, TargetSource};
+use tufota_client::device::progress::TerminalProgress;
+use tufota_client::device::{DeviceConfig, NoHook};
+use tufota_client::metadata::TargetFile;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("--serve") => serve(Path::new(&args[2])),
+        Some("--client") => client(Path::new(&args[2]), Path::new(&args[3]), &args[4]),
+        _ => parent(&args[1..]),
+    }
+}
+
+fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn sha256_speed() -> f64 {
+    let buf: Vec<u8> = (0..64usize << 20).map(|i| (i * 31 % 251) as u8).collect();
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for _ in 0..8 {
+            ctx.update(&buf);
+        }
+        std::hint::black_box(ctx.finish());
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    (8 * buf.len()) as f64 / best
+}
+
+fn parent(args: &[String]) {
+    let size_mib: u64 = arg(args, "--size-mib").map_or(1024, |s| s.parse().unwrap());
+    let base = arg(args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
+    let dir = base.join(format!("tufota-bench-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("slots")).unwrap();
+    let image = dir.join("image.bin");
+
+    // Pseudo-random content, hashed while generated.
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&image).unwrap());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..size_mib {
+            for chunk in block.chunks_exact_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                chunk.copy_from_slice(&x.to_le_bytes());
+            }
+            ctx.update(&block);
+            out.write_all(&block).unwrap();
+        }
+    }
+    let length = size_mib << 20;
+    let sha = hex::encode(ctx.finish());
+    std::fs::write(dir.join("slots/slot-a.img"), b"factory image").unwrap();
+    let config = format!(
+        r#"device_id = "bench-1"
+model = "bench"
+metadata_dir = "{d}/metadata"
+state_dir = "{d}/state"
+[mirrors]
+metadata = "unused"
+targets = "unused"
+[limits]
+checkpoint_bytes = {ckpt}
+[components.system]
+version = "1.0"
+security_version = 1
+[components.system.slots]
+backend = "files"
+dir = "{d}/slots"
+"#,
+        d = dir.display(),
+        ckpt = arg(args, "--checkpoint-mib").map_or(16u64, |s| s.parse().unwrap()) << 20,
+    );
+    std::fs::write(dir.join("device.toml"), config).unwrap();
+    let target = TargetFile {
+        length,
+        hashes: BTreeMap::from([("sha256".to_owned(), sha)]),
+        custom: Some(
+            serde_json::json!({"device_model": ["bench"], "component": "system",
+            "version": "2.0", "type": "full", "security_version": 1}),
+        ),
+        extra: BTreeMap::new(),
+    };
+    std::fs::write(
+        dir.join("targets.json"),
+        serde_json::to_vec(&vec![("image.bin".to_owned(), target)]).unwrap(),
+    )
+    .unwrap();
+
+    let sha_speed = sha256_speed();
+
+    let exe = std::env::current_exe().unwrap();
+    let mut server = Command::new(&exe)
+        .args(["--serve", &image.display().to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port_line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut port_line)
+        .unwrap();
+    let url = format!("http://{}", port_line.trim());
+    let out = Command::new(&exe)
+        .args([
+            "--client",
+            &dir.join("device.toml").display().to_string(),
+            &dir.join("targets.json").display().to_string(),
+            &url,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let elapsed = report["elapsed_s"].as_f64().unwrap();
+    let rate = length as f64 / elapsed;
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    println!("image:                 {size_mib} MiB");
+    println!("sha256 single core:    {:.0} MiB/s", mib(sha_speed));
+    println!(
+        "install (HTTP->slot):  {:.0} MiB/s in {elapsed:.2} s",
+        mib(rate)
+    );
+    println!(
+        "ratio:                 {:.0}% of sha256 speed",
+        100.0 * rate / sha_speed
+    );
+    println!(
+        "client peak RSS:       {:.1} MiB",
+        report["vm_hwm_kib"].as_f64().unwrap() / 1024.0
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn serve(image: &Path) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    println!("{}", listener.local_addr().unwrap());
+    std::io::stdout().flush().unwrap();
+    for stream in listener.incoming() {
+        let mut stream = stream.unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut start = 0u64;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some(r) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                start = r.trim().trim_end_matches('-').parse().unwrap_or(0);
+            }
+        }
+        let mut file = std::fs::File::open(image).unwrap();
+        let len = file.metadata().unwrap().len();
+        file.seek(SeekFrom::Start(start)).unwrap();
+        let status = if start > 0 {
+            "206 Partial Content"
+        } else {
+            "200 OK"
+        };
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            len - start
+        )
+        .unwrap();
+        let _ = std::io::copy(&mut file, &mut stream);
+    }
+}
+
+struct Http(ureq::Agent, String);
+
+impl TargetSource for Http {
+    fn open(
+        &self,
+        name: &str,
+        _file: &TargetFile,
+        offset: u64,
+    ) -> Result<Box<dyn Read + Send + '_>, String> {
+        let mut req = self.0.get(format!("{}/{name}", self.1));
+        if offset > 0 {
+            req = req.header("Range", format!("bytes={offset}-"));
+        }
+        let resp = req.call().map_err(|e| e.to_string())?;
+        Ok(Box::new(resp.into_body().into_reader()))
+    }
+}
+
+fn vm_hwm_kib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn client(config: &Path, targets: &Path, url: &str) {
+    let config = DeviceConfig::load(config).unwrap();
+    let targets: Vec<(String, TargetFile)> =
+        serde_json::from_slice(&std::fs::read(targets).unwrap()).unwrap();
+    let source = Http(ureq::Agent::new_with_defaults(), url.to_owned());
+    let now = Utc::now();
+    let mut device = Device::open(&config, &NoHook, now).unwrap();
+    let mut progress = TerminalProgress::for_stderr();
+    let start = Instant::now();
+    let out = device
+        .update(&targets, &source, &NoDelta, &mut *progress, now)
+        .unwrap();
+    let elapsed = start.elapsed().as_secs_f64();
+    assert!(format!("{out:?}").contains("Armed"), "{out:?}");
+    println!(
+        "{}",
+        serde_json::json!({"elapsed_s": elapsed, "vm_hwm_kib": vm_hwm_kib()})
+    );
+}
