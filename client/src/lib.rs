@@ -11,3 +11,5 @@
 )]
 
 pub mod metadata;
+pub mod store;
+pub mod transport;
