@@ -431,7 +431,7 @@ impl TrustedMetadata {
 /// The keys, key ids and threshold a delegation gives `role`, whether listed by name or as a
 /// succinct hash bin.
 pub fn delegated_role_keys<'a>(
-    delegations: &Delegations,
+    delegations: &'a Delegations,
     role: &str,
 ) -> Option<(&'a BTreeMap<String, Key>, Vec<String>, u64)> {
     if let Some(roles) = &delegations.roles {
