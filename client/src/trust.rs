@@ -485,10 +485,7 @@ fn succinct_bin_for(s: &SuccinctRoles, target_path: &str) -> String {
 
 /// The delegated roles of a delegation that may hold `target_path`, in the order they must be
 /// searched, each with its `terminating` flag (§5.6.7.2). Succinct bins are terminating.
-pub fn roles_for_target(
-    delegations: &Delegations,
-    target_path: &str,
-) -> Vec<(String, bool)> {
+pub fn roles_for_target(delegations: &Delegations, target_path: &str) -> Vec<(String, bool)> {
     if let Some(roles) = &delegations.roles {
         let path_hash = hex_lower(&sha256_of(target_path));
         return roles
