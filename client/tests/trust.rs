@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tufota_client::metadata::{
     DelegatedRole, Delegations, HashAlgorithm, KeyType, MetaFile, PrivateKey, Role, RoleKeys, Root,
-    Signed, Signer, Snapshot, TargetFile, Targets, Timestamp, TufTime,
+    Signed, Signer, Snapshot, TargetFile, Targets, Timestamp,
 };
 use tufota_client::trust::{TrustError, TrustedMetadata};
 
