@@ -109,6 +109,22 @@ impl MetadataStore {
         read_bounded(file, &path, max_len).map(Some)
     }
 
+    /// Deletes the stored document of `role`, if any (fast-forward recovery, spec §5.3.11).
+    pub fn remove(&self, role: &str) -> Result<(), StoreError> {
+        let path = self.path_of(role);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.dir).map_err(|e| StoreError::Write {
+                path,
+                reason: format!("fsync of the directory: {e}"),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Write {
+                path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
     /// Replaces the stored document of `role` with `bytes`, atomically.
     pub fn save(&self, role: &str, bytes: &[u8]) -> Result<(), StoreError> {
         write_atomic(&self.dir, &role_file_name(role), bytes)

@@ -31,7 +31,7 @@ pub enum TransportError {
     Status { url: String, status: u16 },
     #[error("{url}: {reason}")]
     Io { url: String, reason: String },
-    #[error("{url}: refused, the body is longer than the limit of {limit} bytes (endless data)")]
+    #[error("{url}: refused, the body is longer than the limit of {limit} bytes")]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: refused, {bytes} bytes in {millis} ms is below the minimum average speed of {floor} bytes/s (slow retrieval)")]
     TooSlow {

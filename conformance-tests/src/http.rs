@@ -33,6 +33,7 @@ pub enum Fault {
 
 #[derive(Default)]
 struct State {
+    connections: usize,
     requests: Vec<String>,
     faults: HashMap<String, Fault>,
 }
@@ -68,6 +69,7 @@ impl TestServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    lock(&state).connections += 1;
                     let state = Arc::clone(&state);
                     let root = root.clone();
                     let stop = Arc::clone(&stop);
@@ -91,6 +93,11 @@ impl TestServer {
     /// Every request path so far, in order, as sent (still percent-encoded).
     pub fn requests(&self) -> Vec<String> {
         lock(&self.state).requests.clone()
+    }
+
+    /// How many TCP connections clients opened (keep-alive reuse keeps this low).
+    pub fn connections(&self) -> usize {
+        lock(&self.state).connections
     }
 
     /// Forgets the requests recorded so far.
