@@ -79,7 +79,7 @@ impl TransportError {
 pub struct TransportConfig {
     /// Time to establish a TCP (and TLS) connection.
     pub connect_timeout: Duration,
-    /// Longest wait for any single read, headers included.
+    /// Longest wait for any single read, and for the whole status line and headers.
     pub read_timeout: Duration,
     /// Minimum average throughput of a body, in bytes per second, once `slow_grace` has
     /// passed (slow-retrieval attack).
@@ -213,6 +213,8 @@ impl HttpTransport {
         let agent_config = ureq::Agent::config_builder()
             .timeout_connect(Some(config.connect_timeout))
             .timeout_per_read(Some(config.read_timeout))
+            // The status line and headers as a whole, so a server cannot drip them forever.
+            .timeout_recv_response(Some(config.read_timeout))
             // Statuses are ours to interpret: 404/403 end the root walk, others are errors.
             .http_status_as_error(false)
             .user_agent(concat!("tufota-client/", env!("CARGO_PKG_VERSION")))

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tufota_client::metadata::{
     DelegatedRole, Delegations, HashAlgorithm, KeyType, MetaFile, PrivateKey, Role, RoleKeys, Root,
-    Signed, Signer, Snapshot, TargetFile, Targets, Timestamp, TufTime,
+    Signed, Signer, Snapshot, SuccinctRoles, TargetFile, Targets, Timestamp, TufTime,
 };
 use tufota_client::transport::encode_path_segment;
 
@@ -34,6 +34,15 @@ pub fn new_key() -> Key {
         Ok((key, _pem)) => Arc::new(key),
         Err(e) => panic!("key generation failed: {e}"),
     }
+}
+
+/// The succinct hash bin of `path`: the first `bit_length` bits of sha256(path) (TAP 15).
+pub fn succinct_bin(prefix: &str, bit_length: u32, path: &str) -> String {
+    let digest = hex::decode(HashAlgorithm::Sha256.hex_digest(path.as_bytes())).expect("hex");
+    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    let bin = first >> (32 - bit_length);
+    let width = bit_length.div_ceil(4) as usize;
+    format!("{prefix}-{bin:0width$x}")
 }
 
 /// Signs `doc` with `keys` and returns the document bytes.
@@ -298,6 +307,40 @@ impl TestRepo {
         self.targets
             .entry(name.to_string())
             .or_insert_with(|| Targets::new(in_days(30)));
+    }
+
+    /// Delegates every path from `delegator` to `2^bit_length` hash bins named
+    /// `PREFIX-XX` (TAP 15 `succinct_roles`, one fresh key for all bins, threshold 1), each
+    /// with an empty targets document of version 1. Returns the bin names.
+    pub fn delegate_succinct(
+        &mut self,
+        delegator: &str,
+        prefix: &str,
+        bit_length: u32,
+    ) -> Vec<String> {
+        let key = new_key();
+        let parent = self.targets.get_mut(delegator).expect("no such delegator");
+        parent.delegations = Some(Delegations {
+            keys: BTreeMap::from([(key.keyid().to_string(), key.key().clone())]),
+            roles: None,
+            succinct_roles: Some(SuccinctRoles {
+                keyids: vec![key.keyid().to_string()],
+                threshold: 1,
+                bit_length,
+                name_prefix: prefix.to_string(),
+                extra: BTreeMap::new(),
+            }),
+            extra: BTreeMap::new(),
+        });
+        let width = bit_length.div_ceil(4) as usize;
+        let names: Vec<String> = (0..1u32 << bit_length)
+            .map(|bin| format!("{prefix}-{bin:0width$x}"))
+            .collect();
+        for name in &names {
+            self.signers.insert(name.clone(), vec![Arc::clone(&key)]);
+            self.targets.insert(name.clone(), Targets::new(in_days(30)));
+        }
+        names
     }
 
     /// Replaces the keys of `role` with one new key: in root for a top-level role, in the

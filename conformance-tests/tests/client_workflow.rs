@@ -204,6 +204,26 @@ fn delegation_search_visits_at_most_the_configured_number_of_roles() {
 }
 
 #[test]
+fn succinct_hash_bins_are_searched_by_path_hash() {
+    let mut env = Env::new();
+    let bins = env.repo.delegate_succinct("targets", "bin", 3);
+    assert_eq!(bins.len(), 8);
+    let bin = conformance_tests::repo::succinct_bin("bin", 3, "pkgs/x.bin");
+    env.repo.add_target(&bin, "pkgs/x.bin", b"in a hash bin");
+    env.repo.publish();
+    env.server.clear_requests();
+    let path = env.download("pkgs/x.bin").expect("download");
+    assert_eq!(fs::read(path).unwrap(), b"in a hash bin");
+    let bin_requests: Vec<String> = env
+        .server
+        .requests()
+        .into_iter()
+        .filter(|p| p.starts_with("/metadata/1.bin-"))
+        .collect();
+    assert_eq!(bin_requests, vec![format!("/metadata/1.{bin}.json")]);
+}
+
+#[test]
 fn unusual_role_names_are_encoded_in_urls_and_file_names() {
     let mut env = Env::new();
     let names = ["../x", "/x", "a?b#c", "Role", "role", "sp ace"];
