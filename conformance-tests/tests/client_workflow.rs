@@ -158,6 +158,15 @@ fn delegation_search_is_preorder_and_fetches_each_role_once() {
     for f in ["%41.json", "%42.json", "%43.json"] {
         assert!(state.contains_key(f), "{f} not stored: {:?}", state.keys());
     }
+    // Next refresh: the stored delegated roles are still the versions snapshot names, so the
+    // same lookup makes no request for them.
+    env.server.clear_requests();
+    let mut u = env.refresh().expect("refresh");
+    assert_eq!(u.target_info("files/x").unwrap().unwrap().role, "B");
+    assert_eq!(
+        env.server.requests(),
+        strings(&["/metadata/2.root.json", "/metadata/timestamp.json"])
+    );
 }
 
 #[test]
