@@ -177,6 +177,9 @@ impl Updater {
             match self.fetch_metadata(&file, self.config.limits.root) {
                 Ok(bytes) => {
                     self.trusted.update_root(&bytes)?;
+                    // Stale copies go before the new root is stored, so that no crash or
+                    // later failure can leave a stored root next to them.
+                    self.forget_rotated_roles()?;
                     self.store.save("root", &bytes)?;
                 }
                 Err(e) if e.is_not_found() => break,
@@ -189,10 +192,10 @@ impl Updater {
             }
         }
         self.trusted.check_root_not_expired()?;
-        self.forget_rotated_roles()
+        Ok(())
     }
 
-    /// §5.3.11: when the new root changed the keys of timestamp or snapshot, the stored
+    /// §5.3.11: when a new root changed the keys of timestamp or snapshot, the stored
     /// timestamp and snapshot are deleted, so that versions pushed far ahead with a
     /// compromised key (fast-forward attack) do not block the repository's recovery; stored
     /// targets metadata signed under rotated targets keys is deleted too (it can no longer

@@ -461,6 +461,37 @@ fn fast_forward_recovery_after_snapshot_key_compromise() {
 }
 
 #[test]
+fn fast_forward_recovery_survives_an_interrupted_root_walk() {
+    let mut env = Env::new();
+    env.repo.snapshot.version = 1000;
+    env.repo.write_snapshot();
+    env.repo.timestamp.version += 1;
+    env.repo.write_timestamp();
+    env.refresh().expect("client accepts snapshot v1000");
+    // Root v2 rotates the snapshot key; root v3 changes nothing but cannot be fetched the
+    // first time. Root v2 is stored by the failed refresh; the stale timestamp and snapshot
+    // must already be gone then, or the next refresh (which starts from v2 and sees no
+    // rotation between v2 and v3) could never recover.
+    env.repo.rotate_key("snapshot");
+    env.repo.publish_root();
+    env.repo.publish_root();
+    env.repo.snapshot.version = 1;
+    env.repo.publish();
+    env.server
+        .set_fault("/metadata/3.root.json", Fault::Endless);
+    refused(env.refresh(), &["root"]);
+    let state = env.client_state();
+    assert_eq!(
+        state["root.json"],
+        env.repo.read_metadata_file("2.root.json")
+    );
+    assert!(!state.contains_key("timestamp.json"));
+    assert!(!state.contains_key("snapshot.json"));
+    env.server.clear_faults();
+    env.refresh().expect("recovery on the next refresh");
+}
+
+#[test]
 fn fast_forward_recovery_after_targets_key_compromise() {
     let mut env = Env::new();
     env.repo.targets.get_mut("targets").unwrap().version = 1000;
