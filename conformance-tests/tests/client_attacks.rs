@@ -8,9 +8,10 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{dir_contents, refused, Env};
+use common::{assert_unchanged_except, dir_contents, refused, Env};
 use conformance_tests::http::Fault;
 use conformance_tests::repo::{in_days, meta_for, sign_doc};
+use tufota_client::metadata::Signer;
 use tufota_client::transport::TransportError;
 use tufota_client::updater::UpdateError;
 
@@ -71,13 +72,8 @@ fn rollback_of_targets_is_refused() {
     let err = refused(env.refresh(), &["targets"]);
     assert!(is_trust(&err), "{err}");
     // Only the new timestamp (which verified) may have been kept.
-    let after = env.client_state();
-    for (name, bytes) in &after {
-        if name != "timestamp.json" {
-            assert_eq!(Some(bytes), before.get(name), "{name} changed");
-        }
-    }
-    assert_eq!(after.len(), before.len());
+    let ts = env.repo.read_metadata_file("timestamp.json");
+    assert_unchanged_except(&before, &env.client_state(), &[("timestamp.json", ts)]);
 }
 
 #[test]
@@ -98,9 +94,8 @@ fn rollback_of_a_delegated_role_is_refused() {
     // Refused at snapshot v4, whose meta lists role1 at a lower version than v3 did.
     let err = refused(env.download("files/a.txt"), &["snapshot"]);
     assert!(is_trust(&err), "{err}");
-    let after = env.client_state();
-    assert_eq!(after.get("role1.json"), before.get("role1.json"));
-    assert_eq!(after.get("snapshot.json"), before.get("snapshot.json"));
+    let ts = env.repo.read_metadata_file("timestamp.json");
+    assert_unchanged_except(&before, &env.client_state(), &[("timestamp.json", ts)]);
 }
 
 // --- freeze: every role expired -----------------------------------------------------------
@@ -119,17 +114,24 @@ fn freeze(role: &str) {
     env.config.reference_time = Some(Utc::now() + chrono::Duration::days(2));
     let err = refused(env.download("files/a.txt"), &[role]);
     assert!(is_trust(&err), "{err}");
-    // What verified before the expired role may be kept; the expired one never is.
-    let after = env.client_state();
-    let file = format!("{role}.json");
-    if role != "root" {
-        assert_eq!(
-            after.get(&file),
-            before.get(&file),
-            "expired {role} persisted"
-        );
-    }
-    assert!(after.keys().all(|k| k.ends_with(".json")));
+    // What verified before the expired role may be kept; the expired one never is (root
+    // excepted: an intermediate root is stored before expiry can be judged, §5.3.10).
+    let file = |name: &str| env.repo.read_metadata_file(name);
+    let newer: Vec<(&str, Vec<u8>)> = match role {
+        "root" => vec![("root.json", file("2.root.json"))],
+        "timestamp" => vec![],
+        "snapshot" => vec![("timestamp.json", file("timestamp.json"))],
+        "targets" => vec![
+            ("timestamp.json", file("timestamp.json")),
+            ("snapshot.json", file("2.snapshot.json")),
+        ],
+        _ => vec![
+            ("timestamp.json", file("timestamp.json")),
+            ("snapshot.json", file("2.snapshot.json")),
+            ("targets.json", file("1.targets.json")),
+        ],
+    };
+    assert_unchanged_except(&before, &env.client_state(), &newer);
 }
 
 #[test]
@@ -195,9 +197,8 @@ fn snapshot_not_matching_timestamp_is_refused() {
         .set_fault("/metadata/2.snapshot.json", Fault::Bytes(other));
     let err = refused(env.refresh(), &["snapshot"]);
     assert!(is_trust(&err), "{err}");
-    let after = env.client_state();
-    assert_eq!(after.get("snapshot.json"), before.get("snapshot.json"));
-    assert_eq!(after.get("targets.json"), before.get("targets.json"));
+    let ts = env.repo.read_metadata_file("timestamp.json");
+    assert_unchanged_except(&before, &env.client_state(), &[("timestamp.json", ts)]);
 }
 
 #[test]
@@ -216,10 +217,17 @@ fn targets_not_matching_snapshot_is_refused() {
         .set_fault("/metadata/2.targets.json", Fault::Bytes(other));
     let err = refused(env.refresh(), &["targets"]);
     assert!(is_trust(&err), "{err}");
-    assert_eq!(
-        env.client_state().get("targets.json"),
-        before.get("targets.json")
-    );
+    let newer = [
+        (
+            "timestamp.json",
+            env.repo.read_metadata_file("timestamp.json"),
+        ),
+        (
+            "snapshot.json",
+            env.repo.read_metadata_file("2.snapshot.json"),
+        ),
+    ];
+    assert_unchanged_except(&before, &env.client_state(), &newer);
 }
 
 #[test]
@@ -237,10 +245,17 @@ fn targets_version_not_matching_snapshot_is_refused() {
     let before = env.client_state();
     let err = refused(env.refresh(), &["targets"]);
     assert!(is_trust(&err), "{err}");
-    assert_eq!(
-        env.client_state().get("targets.json"),
-        before.get("targets.json")
-    );
+    let newer = [
+        (
+            "timestamp.json",
+            env.repo.read_metadata_file("timestamp.json"),
+        ),
+        (
+            "snapshot.json",
+            env.repo.read_metadata_file("2.snapshot.json"),
+        ),
+    ];
+    assert_unchanged_except(&before, &env.client_state(), &newer);
 }
 
 // --- arbitrary software ------------------------------------------------------------------
@@ -336,7 +351,6 @@ fn timestamp_below_threshold_is_refused() {
     let mut env = Env::new();
     // Root v2 wants two timestamp signatures; timestamp carries one.
     let second = conformance_tests::repo::new_key();
-    use tufota_client::metadata::Signer;
     env.repo
         .root
         .keys
@@ -355,8 +369,8 @@ fn timestamp_below_threshold_is_refused() {
         Some(&root_v2),
         "root v2 verified and is kept"
     );
-    assert_eq!(after.get("timestamp.json"), before.get("timestamp.json"));
-    assert_eq!(after.len(), before.len());
+    // Nothing else changed.
+    assert_unchanged_except(&before, &after, &[("root.json", root_v2)]);
 }
 
 #[test]
@@ -511,6 +525,31 @@ fn fast_forward_recovery_after_targets_key_compromise() {
     assert_eq!(
         env.client_state()["targets.json"],
         env.repo.read_metadata_file("2.targets.json")
+    );
+}
+
+#[test]
+fn fast_forward_recovery_after_delegated_key_compromise() {
+    let mut env = Env::new();
+    env.repo.delegate("targets", "role1", &["files/*"], false);
+    env.repo.add_target("role1", "files/a.txt", b"a");
+    env.repo.targets.get_mut("role1").unwrap().version = 1000;
+    env.repo.publish();
+    env.download("files/a.txt")
+        .expect("client accepts role1 v1000");
+    // Recovery: targets gives role1 a new key, role1 starts over at v2, and a new snapshot
+    // key lets the snapshot history (which names role1 v1000) start over too.
+    env.repo.rotate_key("role1");
+    env.repo.targets.get_mut("targets").unwrap().version += 1;
+    env.repo.targets.get_mut("role1").unwrap().version = 2;
+    env.repo.rotate_key("snapshot");
+    env.repo.publish_root();
+    env.repo.snapshot.version = 1;
+    env.repo.publish();
+    env.download("files/a.txt").expect("fast-forward recovery");
+    assert_eq!(
+        env.client_state()["role1.json"],
+        env.repo.read_metadata_file("2.role1.json")
     );
 }
 

@@ -122,3 +122,24 @@ pub fn refused<T>(result: Result<T, UpdateError>, needles: &[&str]) -> UpdateErr
     }
     err
 }
+
+/// Asserts the trusted directory is byte-for-byte as `before`, except that each file in
+/// `newer` may hold exactly the given bytes (a newer document that fully verified before
+/// the refusal). Nothing else may appear, disappear or change.
+pub fn assert_unchanged_except(
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+    newer: &[(&str, Vec<u8>)],
+) {
+    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for name in names {
+        match newer.iter().find(|(n, _)| n == name) {
+            Some((_, bytes)) if after.get(name) == Some(bytes) => {}
+            _ => assert_eq!(
+                after.get(name),
+                before.get(name),
+                "{name} changed in the trusted metadata directory"
+            ),
+        }
+    }
+}
