@@ -276,3 +276,17 @@ fn download_failures_exit_1() {
     assert!(err.contains("b.txt"), "{err}");
     assert!(!env.target_dir.join("b.txt").exists());
 }
+
+#[test]
+fn init_takes_an_expired_root_and_refresh_refuses_it() {
+    let mut env = env();
+    env.repo
+        .set_expires("root", chrono::Utc::now() - chrono::Duration::days(1));
+    let expired = env.repo.write_root();
+    fs::write(&env.root_file, &expired).unwrap();
+    // Expiry is judged after the root walk, not at init (a newer root may exist).
+    assert_exit(&env.init(), 0);
+    let err = assert_fails(&env.refresh());
+    assert!(err.contains("root") && err.contains("expired"), "{err}");
+    assert_eq!(fs::read(env.meta_dir.join("root.json")).unwrap(), expired);
+}
