@@ -2,10 +2,16 @@
 //! shared with `repo-tool` so that a repository is always checked by the code devices run.
 //!
 //! Layers, innermost first:
-//! - [`device`]: the update engine on the device: policy, A/B slots, install, journal,
-//!   boot control, reports.
 //! - [`metadata`]: the typed model of root, targets, snapshot and timestamp, canonical JSON,
 //!   keys, signatures and hashes. Pure: bytes in, typed values or typed errors out.
+//! - [`trust`]: the trust core, every check of the TUF client workflow over that model. Pure
+//!   too: bytes and a reference time in, verdicts out.
+//! - [`updater`]: the I/O shell around the trust core: the client workflow (fetch, verify,
+//!   persist), the delegation search and verified target downloads, over
+//! - [`transport`] (HTTP(S), `file://`, mirrors; bounded and speed-checked bodies) and
+//! - [`store`] (the trusted metadata directory, written atomically).
+//! - [`device`]: what happens on the device after verification: policy, A/B slots and boot
+//!   control, streaming install, journal and power-loss recovery, confirm, rollback, reports.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -14,3 +20,7 @@
 
 pub mod device;
 pub mod metadata;
+pub mod store;
+pub mod transport;
+pub mod trust;
+pub mod updater;
