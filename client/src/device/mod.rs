@@ -11,6 +11,7 @@
 //! - [`journal`]: the typed update states, persisted atomically.
 //! - [`install`]: streaming bytes into the inactive slot, hashing as they are written.
 //! - [`engine`]: the state machine over all of the above, and recovery after a power cut.
+//! - [`source`]: target bytes from the configured mirror (HTTP Range, file://).
 //! - [`report`]: the on-disk report queue and the check-in header.
 //! - [`durable`]: atomic file replacement and the step hook the power-loss test uses.
 //! - [`progress`]: the progress line on a terminal.
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod slot;
+pub mod source;
 
 pub use boot::{simulated_boot, BootControl, BootEnv, BootOutcome, SlotId};
 pub use config::DeviceConfig;

@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use thiserror::Error;
+use tufota_client::device::config::ConfigError;
+use tufota_client::device::install::InstallError;
+use tufota_client::device::EngineError;
 use tufota_client::store::StoreError;
 use tufota_client::transport::TransportError;
 use tufota_client::trust::TrustError;
@@ -35,6 +38,26 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Update(Box<UpdateError>),
+    /// A device command's metadata refresh failed (exit status 3, unlike the repository
+    /// commands' 1).
+    #[error("refreshing metadata: {0}")]
+    Refresh(Box<UpdateError>),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Engine(Box<EngineError>),
+    #[error("component {name:?} is not configured")]
+    UnknownComponent { name: String },
+    #[error("component {component} does not use the files backend; its bootloader boots it")]
+    NotSimulated { component: String },
+    #[error("writing output: {reason}")]
+    Output { reason: String },
+}
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> Self {
+        CliError::Engine(Box::new(e))
+    }
 }
 
 impl From<UpdateError> for CliError {
@@ -45,9 +68,39 @@ impl From<UpdateError> for CliError {
 
 impl CliError {
     /// The TUF conformance protocol knows success (0) and failure (1) only; every failure
-    /// of these commands is 1.
+    /// of the repository commands is 1. The device commands say more, stably:
+    /// 2 configuration, 3 metadata refresh or network, 4 an image refused (hash, length,
+    /// delta), 5 slot or boot-environment I/O, journal or report queue, 6 refused by the
+    /// update state (busy, not booted into the new slot, rollback refused).
     pub fn exit_code(&self) -> i32 {
-        1
+        match self {
+            CliError::Config(_)
+            | CliError::UnknownComponent { .. }
+            | CliError::NotSimulated { .. } => 2,
+            CliError::Engine(e) => match e.as_ref() {
+                EngineError::Install(InstallError::Fetch { .. }) => 3,
+                EngineError::Install(
+                    InstallError::Hash { .. }
+                    | InstallError::Length { .. }
+                    | InstallError::Delta { .. },
+                ) => 4,
+                EngineError::Install(_)
+                | EngineError::Journal(_)
+                | EngineError::Slot(_)
+                | EngineError::Boot(_)
+                | EngineError::Report(_)
+                | EngineError::StateDir { .. }
+                | EngineError::NoFactoryImage { .. }
+                | EngineError::ActiveSlotUnverified { .. } => 5,
+                EngineError::UnknownComponent { .. } => 2,
+                EngineError::Busy { .. }
+                | EngineError::NotBootedIntoNewSlot { .. }
+                | EngineError::NotRunningConfirmedSlot { .. }
+                | EngineError::RollbackRefused { .. }
+                | EngineError::TargetTooLarge { .. } => 6,
+            },
+            _ => 1,
+        }
     }
 }
 
