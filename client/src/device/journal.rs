@@ -147,14 +147,6 @@ impl Downloading {
     pub fn written(self) -> Written {
         Written { plan: self.plan }
     }
-    /// Starts over from byte 0 (a delta cannot resume mid-patch; a slot that does not
-    /// re-hash to what was journaled is not trusted).
-    pub fn restart(self) -> Downloading {
-        Downloading {
-            plan: self.plan,
-            durable_bytes: 0,
-        }
-    }
 }
 
 impl Written {
