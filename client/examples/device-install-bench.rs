@@ -10,7 +10,7 @@
 //! child runs `Device::update` and reports its elapsed time and its own VmHWM.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,10 +18,12 @@ use std::time::Instant;
 
 use chrono::Utc;
 use tufota_client::device::engine::Device;
-use tufota_client::device::install::{NoDelta, TargetSource};
+use tufota_client::device::install::NoDelta;
 use tufota_client::device::progress::TerminalProgress;
+use tufota_client::device::source::MirrorSource;
 use tufota_client::device::{DeviceConfig, NoHook};
 use tufota_client::metadata::TargetFile;
+use tufota_client::transport::TransportConfig;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -198,24 +200,6 @@ fn serve(image: &Path) {
     }
 }
 
-struct Http(ureq::Agent, String);
-
-impl TargetSource for Http {
-    fn open(
-        &self,
-        name: &str,
-        _file: &TargetFile,
-        offset: u64,
-    ) -> Result<Box<dyn Read + Send + '_>, String> {
-        let mut req = self.0.get(format!("{}/{name}", self.1));
-        if offset > 0 {
-            req = req.header("Range", format!("bytes={offset}-"));
-        }
-        let resp = req.call().map_err(|e| e.to_string())?;
-        Ok(Box::new(resp.into_body().into_reader()))
-    }
-}
-
 fn vm_hwm_kib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status
@@ -229,7 +213,12 @@ fn client(config: &Path, targets: &Path, url: &str) {
     let config = DeviceConfig::load(config).unwrap();
     let targets: Vec<(String, TargetFile)> =
         serde_json::from_slice(&std::fs::read(targets).unwrap()).unwrap();
-    let source = Http(ureq::Agent::new_with_defaults(), url.to_owned());
+    // The device's own target source: HTTP with Range, bounded and speed-checked bodies.
+    let source = MirrorSource::new(
+        url::Url::parse(&format!("{url}/")).unwrap(),
+        false,
+        TransportConfig::default(),
+    );
     let now = Utc::now();
     let mut device = Device::open(&config, &NoHook, now).unwrap();
     let mut progress = TerminalProgress::for_stderr();

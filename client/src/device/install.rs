@@ -167,7 +167,8 @@ pub fn measure_slot(slots: &dyn SlotBackend, slot: SlotId) -> Result<(String, u6
 
 /// What the hashing stage hands the writer stage.
 enum ToWriter {
-    Chunk(Vec<u8>),
+    /// A buffer and how many of its bytes are data.
+    Chunk(Vec<u8>, usize),
     /// Sync everything written so far, then acknowledge.
     Sync,
 }
@@ -226,14 +227,17 @@ pub fn stream_full(
     progress.start(&plan.target, offset, length);
 
     let file = std::thread::scope(|scope| -> Result<File, InstallError> {
-        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(PIPELINE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         let (write_tx, write_rx) = mpsc::sync_channel::<ToWriter>(PIPELINE_DEPTH);
         let (ack_tx, ack_rx) = mpsc::channel::<io::Result<()>>();
 
+        // Buffers travel with their filled length, so a recycled one is never zeroed again.
         scope.spawn(move || loop {
             let mut buf = empty_rx.try_recv().unwrap_or_default();
-            buf.resize(chunk_len, 0);
+            if buf.len() != chunk_len {
+                buf.resize(chunk_len, 0);
+            }
             let mut filled = 0;
             let result = loop {
                 match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
@@ -248,9 +252,8 @@ pub fn stream_full(
                     Err(e) => break Err(e),
                 }
             };
-            buf.truncate(filled);
             let done = filled == 0 || result.is_err();
-            if filled > 0 && full_tx.send(Ok(buf)).is_err() {
+            if filled > 0 && full_tx.send(Ok((buf, filled))).is_err() {
                 return;
             }
             if let Err(e) = result {
@@ -264,8 +267,8 @@ pub fn stream_full(
         let writer = scope.spawn(move || -> io::Result<File> {
             for message in write_rx {
                 match message {
-                    ToWriter::Chunk(buf) => {
-                        file.write_all(&buf)?;
+                    ToWriter::Chunk(buf, filled) => {
+                        file.write_all(buf.get(..filled).unwrap_or_default())?;
                         let _ = empty_tx.send(buf);
                     }
                     ToWriter::Sync => {
@@ -287,19 +290,20 @@ pub fn stream_full(
         let mut since_checkpoint = 0u64;
         let mut pending_sync: Option<u64> = None;
         for message in full_rx.iter() {
-            let buf = message.map_err(|e| fetch_err(e.to_string()))?;
-            if offset + buf.len() as u64 > length {
+            let (buf, filled) = message.map_err(|e| fetch_err(e.to_string()))?;
+            let data = buf.get(..filled).unwrap_or_default();
+            if offset + data.len() as u64 > length {
                 return Err(InstallError::Length {
                     target: plan.target.clone(),
                     expected: length,
                     message: "source sent more bytes".into(),
                 });
             }
-            checker.update(&buf);
-            offset += buf.len() as u64;
-            since_checkpoint += buf.len() as u64;
+            checker.update(data);
+            offset += filled as u64;
+            since_checkpoint += filled as u64;
             write_tx
-                .send(ToWriter::Chunk(buf))
+                .send(ToWriter::Chunk(buf, filled))
                 .map_err(|_| writer_gone())?;
             hook.reached("install:chunk-written");
             progress.advance(offset);

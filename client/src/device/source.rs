@@ -14,6 +14,8 @@ use super::install::TargetSource;
 use crate::metadata::TargetFile;
 use crate::transport::{encode_path_segment, join_url, BoundedReader, TransportConfig};
 
+const INPUT_BUFFER: usize = 512 * 1024;
+
 pub struct MirrorSource {
     targets_base: Url,
     consistent_snapshot: bool,
@@ -28,6 +30,8 @@ impl MirrorSource {
             .timeout_per_read(Some(config.read_timeout))
             .timeout_recv_response(Some(config.read_timeout))
             .http_status_as_error(false)
+            // Images are large: fewer, larger reads from the socket.
+            .input_buffer_size(INPUT_BUFFER)
             .user_agent(concat!("tufota-client/", env!("CARGO_PKG_VERSION")))
             .build();
         MirrorSource {
