@@ -162,6 +162,37 @@ dir = "{d}/slots"
         "client peak RSS:       {:.1} MiB",
         report["vm_hwm_kib"].as_f64().unwrap() / 1024.0
     );
+    // Per-thread CPU: the busiest is the hashing stage; bytes over its CPU time is what the
+    // pipeline delivers when each stage has a core to itself.
+    let cpu: Vec<f64> = report["thread_cpu_s"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    println!(
+        "client thread CPU (s): {}",
+        cpu.iter()
+            .map(|c| format!("{c:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(busiest) = cpu.first().filter(|c| **c > 0.0) {
+        let bound = length as f64 / busiest;
+        println!(
+            "busiest-stage bound:   {:.0} MiB/s = {:.0}% of sha256 speed",
+            mib(bound),
+            100.0 * bound / sha_speed
+        );
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average:          {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -209,6 +240,30 @@ fn vm_hwm_kib() -> f64 {
         .unwrap()
 }
 
+/// CPU seconds (user + system) of each thread of this process, by thread id.
+fn thread_cpu_seconds() -> BTreeMap<u64, f64> {
+    let mut out = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(tid) = task.file_name().to_string_lossy().parse::<u64>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command name; utime and stime are 14th and 15th.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        out.insert(tid, ticks / 100.0);
+    }
+    out
+}
+
 fn client(config: &Path, targets: &Path, url: &str) {
     let config = DeviceConfig::load(config).unwrap();
     let targets: Vec<(String, TargetFile)> =
@@ -222,14 +277,34 @@ fn client(config: &Path, targets: &Path, url: &str) {
     let now = Utc::now();
     let mut device = Device::open(&config, &NoHook, now).unwrap();
     let mut progress = TerminalProgress::for_stderr();
+    // A sampler thread records each thread's CPU time while the install runs (the pipeline's
+    // threads are gone once it returns).
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut max: BTreeMap<u64, f64> = BTreeMap::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                for (tid, cpu) in thread_cpu_seconds() {
+                    let e = max.entry(tid).or_default();
+                    *e = e.max(cpu);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            max
+        })
+    };
     let start = Instant::now();
     let out = device
         .update(&targets, &source, &NoDelta, &mut *progress, now)
         .unwrap();
     let elapsed = start.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut threads: Vec<f64> = sampler.join().unwrap().into_values().collect();
+    threads.sort_by(|a, b| b.partial_cmp(a).unwrap());
     assert!(format!("{out:?}").contains("Armed"), "{out:?}");
     println!(
         "{}",
-        serde_json::json!({"elapsed_s": elapsed, "vm_hwm_kib": vm_hwm_kib()})
+        serde_json::json!({"elapsed_s": elapsed, "vm_hwm_kib": vm_hwm_kib(), "thread_cpu_s": threads})
     );
 }
