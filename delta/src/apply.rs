@@ -1,22 +1,26 @@
-//! The streaming applier. Memory is a constant: one zstd window (at most 2^MAX_WINDOW_LOG
-//! bytes, enforced on the decoder so a hostile frame cannot ask for more) plus a few fixed
-//! buffers, whatever the image sizes.
+//! The streaming applier. Memory is a constant: one LZMA2 dictionary ([`LZMA_DICT_SIZE`],
+//! set by this code, not read from the patch, so a hostile patch cannot ask for more) plus a
+//! few fixed buffers, whatever the image sizes.
 
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
+use liblzma::bufread::XzDecoder;
+use liblzma::stream::{Filters, LzmaOptions, Stream};
 use ring::digest;
 
 use crate::error::DeltaError;
 use crate::header::{read_header, PatchHeader};
 use crate::record::{read_varint, unzigzag, VarintError};
-use crate::MAX_WINDOW_LOG;
+use crate::LZMA_DICT_SIZE;
 
 /// Bytes moved per step of the hot loop (diff add, hash, write).
 const CHUNK: usize = 128 * 1024;
 /// Size of the base-image read cache; records mostly walk the base forwards, so one
 /// refill serves many small records.
 const BASE_CACHE: usize = 256 * 1024;
-/// Buffer between the zstd decoder and the record parser (varints are read byte-wise from it).
+/// Smallest read of the base on a cache miss.
+const MIN_BASE_READ: usize = 4096;
+/// Buffer between the LZMA2 decoder and the record parser (varints are read byte-wise from it).
 const STREAM_BUF: usize = 64 * 1024;
 
 /// What one `apply` did.
@@ -113,11 +117,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
     let header = read_header(&mut patch)?;
     verify_base(base, &header)?;
 
-    let mut decoder = zstd::stream::read::Decoder::new(&mut patch)
-        .map_err(|source| DeltaError::Decompress { source })?;
-    decoder
-        .window_log_max(MAX_WINDOW_LOG)
-        .map_err(|source| DeltaError::Decompress { source })?;
+    let decoder = Lzma2Reader::new(BufReader::with_capacity(STREAM_BUF, &mut patch))?;
     let mut stream = BufReader::with_capacity(STREAM_BUF, decoder);
     let mut base = BaseReader::new(base, header.base_len);
     let mut out = CountingWriter { inner: out, n: 0 };
@@ -164,23 +164,52 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         // In range 0..=base_len, checked just above.
         pos = u64::try_from(start).unwrap_or(0);
 
+        // Diff bytes come as (zero run, literal run) pairs covering exactly diff_len.
         let mut left = diff_len;
         while left > 0 {
-            let n = chunk_len(left);
-            let (Some(d), Some(b)) = (buf.get_mut(..n), base_buf.get_mut(..n)) else {
-                break;
-            };
-            read_body(&mut stream, d, record, produced)?;
-            base.read_at(pos, b)?;
-            for (x, y) in d.iter_mut().zip(b.iter()) {
-                *x = x.wrapping_add(*y);
+            let zeros = read_field(&mut stream, record, produced)?
+                .ok_or(DeltaError::StreamTruncated { record, produced })?;
+            let lits = read_field(&mut stream, record, produced)?
+                .ok_or(DeltaError::StreamTruncated { record, produced })?;
+            if zeros == 0 && lits == 0 {
+                return Err(DeltaError::EmptyDiffRun { record });
             }
-            ctx.update(d);
-            sink.write_all(d)
-                .map_err(DeltaError::io("writing the result"))?;
-            pos += n as u64;
-            produced += n as u64;
-            left -= n as u64;
+            if u128::from(zeros) + u128::from(lits) > u128::from(left) {
+                return Err(DeltaError::DiffRunOverrun { record, diff_len });
+            }
+            left -= zeros + lits;
+            let mut run = zeros;
+            while run > 0 {
+                let n = chunk_len(run);
+                let Some(b) = base_buf.get_mut(..n) else {
+                    break;
+                };
+                base.read_at(pos, b)?;
+                ctx.update(b);
+                sink.write_all(b)
+                    .map_err(DeltaError::io("writing the result"))?;
+                pos += n as u64;
+                produced += n as u64;
+                run -= n as u64;
+            }
+            let mut run = lits;
+            while run > 0 {
+                let n = chunk_len(run);
+                let (Some(d), Some(b)) = (buf.get_mut(..n), base_buf.get_mut(..n)) else {
+                    break;
+                };
+                read_body(&mut stream, d, record, produced)?;
+                base.read_at(pos, b)?;
+                for (x, y) in d.iter_mut().zip(b.iter()) {
+                    *x = x.wrapping_add(*y);
+                }
+                ctx.update(d);
+                sink.write_all(d)
+                    .map_err(DeltaError::io("writing the result"))?;
+                pos += n as u64;
+                produced += n as u64;
+                run -= n as u64;
+            }
         }
         let mut left = extra_len;
         while left > 0 {
@@ -195,6 +224,12 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         }
     }
     match stream.fill_buf() {
+        Ok([]) => {}
+        Ok(_) => return Err(DeltaError::TrailingData { declared }),
+        Err(source) => return Err(stream_error(source, record, produced)),
+    }
+    // The LZMA2 stream has ended; nothing may follow it in the patch.
+    match stream.get_mut().inner.get_mut().fill_buf() {
         Ok([]) => {}
         Ok(_) => return Err(DeltaError::TrailingData { declared }),
         Err(source) => return Err(DeltaError::Decompress { source }),
@@ -218,6 +253,41 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         patch_bytes: patch.n,
         base_bytes_read,
     })
+}
+
+/// Raw LZMA2 decoding with this crate's fixed dictionary, reading 0 forever once the stream's
+/// end marker has been seen (liblzma refuses calls after the end).
+struct Lzma2Reader<R: BufRead> {
+    inner: XzDecoder<R>,
+    ended: bool,
+}
+
+impl<R: BufRead> Lzma2Reader<R> {
+    fn new(r: R) -> Result<Self, DeltaError> {
+        let to_err = |e: liblzma::stream::Error| DeltaError::Decompress { source: e.into() };
+        let mut opts = LzmaOptions::new_preset(6).map_err(to_err)?;
+        opts.dict_size(LZMA_DICT_SIZE);
+        let mut filters = Filters::new();
+        filters.lzma2(&opts);
+        let stream = Stream::new_raw_decoder(&filters).map_err(to_err)?;
+        Ok(Lzma2Reader {
+            inner: XzDecoder::new_stream(r, stream),
+            ended: false,
+        })
+    }
+}
+
+impl<R: BufRead> Read for Lzma2Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.ended = true;
+        }
+        Ok(n)
+    }
 }
 
 fn chunk_len(left: u64) -> usize {
@@ -283,6 +353,9 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
     /// Fill `dst` with base bytes at `pos..pos + dst.len()`; the caller has checked that range
     /// lies within `0..len`.
     fn read_at(&mut self, pos: u64, dst: &mut [u8]) -> Result<(), DeltaError> {
+        // Records of executables jump around the base: a miss reads what is asked (at least a
+        // page), and only a miss right at the end of the cache (a forward walk) fills it all.
+        // Without this, 80k small records of a 28 MB binary read 15 GB of base.
         let mut done = 0usize;
         while done < dst.len() {
             let p = pos + done as u64;
@@ -295,12 +368,18 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
                 done += n;
                 continue;
             }
-            self.refill(p)?;
+            let sequential = p == self.cache_start + self.cache_len as u64;
+            let want = if sequential {
+                BASE_CACHE
+            } else {
+                (dst.len() - done).clamp(MIN_BASE_READ, BASE_CACHE)
+            };
+            self.refill(p, want)?;
         }
         Ok(())
     }
 
-    fn refill(&mut self, p: u64) -> Result<(), DeltaError> {
+    fn refill(&mut self, p: u64, want: usize) -> Result<(), DeltaError> {
         if self.phys != Some(p) {
             self.inner
                 .seek(SeekFrom::Start(p))
@@ -308,7 +387,7 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
             self.phys = Some(p);
         }
         let avail = self.len.saturating_sub(p);
-        let want = usize::try_from(avail).map_or(self.cache.len(), |a| a.min(self.cache.len()));
+        let want = usize::try_from(avail).map_or(want, |a| a.min(want).min(self.cache.len()));
         let mut got = 0usize;
         while got < want {
             let dst = self.cache.get_mut(got..want).unwrap_or_default();

@@ -96,11 +96,19 @@ pub enum DeltaError {
     #[error("patch refused: record {record} produces no bytes")]
     EmptyRecord { record: u64 },
 
+    /// A diff run pair that covers nothing.
+    #[error("patch refused: record {record} has an empty diff run")]
+    EmptyDiffRun { record: u64 },
+
+    /// Diff run pairs that cover more than the record's diff length.
+    #[error("patch refused: diff runs of record {record} exceed its diff length {diff_len}")]
+    DiffRunOverrun { record: u64, diff_len: u64 },
+
     /// A length or seek field longer than 10 bytes or above 64 bits.
     #[error("patch stream malformed: over-long varint in record {record}")]
     BadVarint { record: u64 },
 
-    /// The zstd layer refused the stream (corrupt frame, window above the cap, unreadable input).
+    /// The LZMA2 layer refused the stream (corrupt data, unreadable input).
     #[error("patch stream cannot be read or decompressed: {source}")]
     Decompress {
         #[source]
@@ -127,7 +135,7 @@ pub enum DeltaError {
     #[error("invalid generate option: {what}")]
     BadOption { what: String },
 
-    /// The zstd encoder or the patch sink failed during generation.
+    /// The LZMA2 encoder or the patch sink failed during generation.
     #[error("patch compression or write failed: {source}")]
     Compress {
         #[source]

@@ -18,15 +18,15 @@ pub const HEADER_LEN: usize = 92;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Algorithm {
-    /// bsdiff-style records (seek, diff, extra) interleaved in one zstd stream whose window is
-    /// at most 2^[`crate::MAX_WINDOW_LOG`] bytes.
-    BsdiffZstd = 1,
+    /// bsdiff-style records (seek, sparse diff runs, extra) interleaved in one raw LZMA2
+    /// stream with a [`crate::LZMA_DICT_SIZE`] dictionary.
+    BsdiffLzma2 = 1,
 }
 
 impl Algorithm {
     fn from_byte(b: u8) -> Result<Self, DeltaError> {
         match b {
-            1 => Ok(Algorithm::BsdiffZstd),
+            1 => Ok(Algorithm::BsdiffLzma2),
             found => Err(DeltaError::UnknownAlgorithm { found }),
         }
     }
@@ -129,7 +129,7 @@ mod tests {
     fn sample() -> PatchHeader {
         PatchHeader {
             format_version: FORMAT_VERSION,
-            algorithm: Algorithm::BsdiffZstd,
+            algorithm: Algorithm::BsdiffLzma2,
             base_len: 0x0102_0304_0506_0708,
             base_sha256: [0xaa; 32],
             result_len: 42,

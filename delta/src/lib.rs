@@ -72,6 +72,7 @@ pub use generate::{generate, generate_to, write_raw_sections, write_raw_stream, 
 pub use header::{read_header, Algorithm, PatchHeader, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use pipe::{patch_pipe, PatchReceiver, PatchSender, PIPE_CHUNK};
 
-/// Largest zstd window (as log2 of bytes) a patch may use: 8 MiB, the bulk of the applier's
-/// memory.
-pub const MAX_WINDOW_LOG: u32 = 23;
+/// LZMA2 dictionary size of every patch: 8 MiB, the bulk of the applier's memory. Fixed by the
+/// format (the body is raw LZMA2 without a container), so a patch cannot make the device
+/// allocate more.
+pub const LZMA_DICT_SIZE: u32 = 8 << 20;

@@ -9,7 +9,8 @@ use tufota_delta::{apply, generate, patch_pipe, read_header, GenerateOptions, HE
 
 fn fast() -> GenerateOptions {
     GenerateOptions {
-        level: 3,
+        level: 1,
+        extreme: false,
         ..GenerateOptions::default()
     }
 }
@@ -134,9 +135,9 @@ fn multi_threaded_matching_round_trips() {
         &[(100, 0, 50, 1), (30_000, 1, 4000, 2), (60_000, 2, 300, 3)],
     );
     let opts = GenerateOptions {
-        level: 3,
+        level: 1,
+        extreme: false,
         threads: 3,
-        ..GenerateOptions::default()
     };
     let patch = round_trip(&old, &new, &opts);
     assert!(patch.len() < 10_000, "patch of {} bytes", patch.len());
