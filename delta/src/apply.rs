@@ -19,7 +19,7 @@ const CHUNK: usize = 128 * 1024;
 /// refill serves many small records.
 const BASE_CACHE: usize = 256 * 1024;
 /// Smallest read of the base on a cache miss.
-const MIN_BASE_READ: usize = 4096;
+const MIN_BASE_READ: usize = 1024;
 /// Buffer between the LZMA2 decoder and the record parser (varints are read byte-wise from it).
 const STREAM_BUF: usize = 64 * 1024;
 
@@ -120,9 +120,12 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
     let decoder = Lzma2Reader::new(BufReader::with_capacity(STREAM_BUF, &mut patch))?;
     let mut stream = BufReader::with_capacity(STREAM_BUF, decoder);
     let mut base = BaseReader::new(base, header.base_len);
-    let mut out = CountingWriter { inner: out, n: 0 };
-    let mut sink = io::BufWriter::with_capacity(CHUNK, &mut out);
-    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut sink = Output {
+        w: out,
+        buf: Vec::with_capacity(CHUNK),
+        ctx: digest::Context::new(&digest::SHA256),
+        written: 0,
+    };
     let mut buf = vec![0u8; CHUNK];
     let mut base_buf = vec![0u8; CHUNK];
 
@@ -178,20 +181,10 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
                 return Err(DeltaError::DiffRunOverrun { record, diff_len });
             }
             left -= zeros + lits;
-            let mut run = zeros;
-            while run > 0 {
-                let n = chunk_len(run);
-                let Some(b) = base_buf.get_mut(..n) else {
-                    break;
-                };
-                base.read_at(pos, b)?;
-                ctx.update(b);
-                sink.write_all(b)
-                    .map_err(DeltaError::io("writing the result"))?;
-                pos += n as u64;
-                produced += n as u64;
-                run -= n as u64;
-            }
+            // Unchanged bytes go from the base cache straight to the hash and the output.
+            base.copy_to(pos, zeros, |slice| sink.put(slice))?;
+            pos += zeros;
+            produced += zeros;
             let mut run = lits;
             while run > 0 {
                 let n = chunk_len(run);
@@ -203,9 +196,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
                 for (x, y) in d.iter_mut().zip(b.iter()) {
                     *x = x.wrapping_add(*y);
                 }
-                ctx.update(d);
-                sink.write_all(d)
-                    .map_err(DeltaError::io("writing the result"))?;
+                sink.put(d)?;
                 pos += n as u64;
                 produced += n as u64;
                 run -= n as u64;
@@ -216,9 +207,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
             let n = chunk_len(left);
             let Some(d) = buf.get_mut(..n) else { break };
             read_body(&mut stream, d, record, produced)?;
-            ctx.update(d);
-            sink.write_all(d)
-                .map_err(DeltaError::io("writing the result"))?;
+            sink.put(d)?;
             produced += n as u64;
             left -= n as u64;
         }
@@ -234,9 +223,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         Ok(_) => return Err(DeltaError::TrailingData { declared }),
         Err(source) => return Err(DeltaError::Decompress { source }),
     }
-    sink.flush().map_err(DeltaError::io("writing the result"))?;
-    drop(sink);
-    let actual = digest_bytes(ctx.finish());
+    let (written, actual) = sink.finish()?;
     if actual != header.result_sha256 {
         return Err(DeltaError::ResultHash {
             expected: header.result_sha256,
@@ -248,7 +235,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
     drop(stream);
     Ok(ApplyStats {
         header,
-        result_len: out.n,
+        result_len: written,
         records,
         patch_bytes: patch.n,
         base_bytes_read,
@@ -335,6 +322,8 @@ struct BaseReader<'a, B> {
     /// Where `inner` is positioned, if known.
     phys: Option<u64>,
     bytes_read: u64,
+    /// Current readahead on a cache miss; see `refill_for`.
+    readahead: usize,
 }
 
 impl<'a, B: Read + Seek> BaseReader<'a, B> {
@@ -347,15 +336,15 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
             cache_len: 0,
             phys: None,
             bytes_read: 0,
+            readahead: MIN_BASE_READ,
         }
     }
 
     /// Fill `dst` with base bytes at `pos..pos + dst.len()`; the caller has checked that range
     /// lies within `0..len`.
     fn read_at(&mut self, pos: u64, dst: &mut [u8]) -> Result<(), DeltaError> {
-        // Records of executables jump around the base: a miss reads what is asked (at least a
-        // page), and only a miss right at the end of the cache (a forward walk) fills it all.
-        // Without this, 80k small records of a 28 MB binary read 15 GB of base.
+        // Records of executables jump around the base: see `refill_for`. Filling the whole
+        // cache on every miss made 80k small records of a 28 MB binary read 15 GB of base.
         let mut done = 0usize;
         while done < dst.len() {
             let p = pos + done as u64;
@@ -368,15 +357,45 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
                 done += n;
                 continue;
             }
-            let sequential = p == self.cache_start + self.cache_len as u64;
-            let want = if sequential {
-                BASE_CACHE
-            } else {
-                (dst.len() - done).clamp(MIN_BASE_READ, BASE_CACHE)
-            };
-            self.refill(p, want)?;
+            self.refill_for(p, (dst.len() - done) as u64)?;
         }
         Ok(())
+    }
+
+    /// Hand base bytes `pos..pos + len` to `f` in slices of the cache, without copying them
+    /// out; the caller has checked that range lies within `0..len`.
+    fn copy_to<F>(&mut self, pos: u64, len: u64, mut f: F) -> Result<(), DeltaError>
+    where
+        F: FnMut(&[u8]) -> Result<(), DeltaError>,
+    {
+        let mut done = 0u64;
+        while done < len {
+            let p = pos + done;
+            if p < self.cache_start || p >= self.cache_start + self.cache_len as u64 {
+                self.refill_for(p, len - done)?;
+            }
+            let off = (p - self.cache_start) as usize;
+            let avail = self.cache.get(off..self.cache_len).unwrap_or_default();
+            let n = usize::try_from(len - done).map_or(avail.len(), |r| r.min(avail.len()));
+            f(avail.get(..n).unwrap_or_default())?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Refill the cache at `p` for a request of `needed` more bytes. Readahead doubles while
+    /// misses land right after the cache (a forward walk) and drops back to one page on a jump,
+    /// so scattered small records of an executable do not each pull in 256 KiB.
+    fn refill_for(&mut self, p: u64, needed: u64) -> Result<(), DeltaError> {
+        let sequential = p == self.cache_start + self.cache_len as u64;
+        self.readahead = if sequential {
+            (self.readahead * 2).min(BASE_CACHE)
+        } else {
+            MIN_BASE_READ
+        };
+        let needed = usize::try_from(needed).unwrap_or(BASE_CACHE);
+        let want = needed.max(self.readahead).clamp(MIN_BASE_READ, BASE_CACHE);
+        self.refill(p, want)
     }
 
     fn refill(&mut self, p: u64, want: usize) -> Result<(), DeltaError> {
@@ -434,18 +453,48 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-struct CountingWriter<'a, W> {
-    inner: &'a mut W,
-    n: u64,
+/// Result bytes on their way out: staged in one buffer, then hashed and written a buffer at a
+/// time, so the many small pieces of an executable's records cost one copy each rather than a
+/// hash update and a write call each. Holds at most `CHUNK` bytes, so it can never have
+/// written more than the records admitted so far.
+struct Output<'a, W> {
+    w: &'a mut W,
+    buf: Vec<u8>,
+    ctx: digest::Context,
+    written: u64,
 }
 
-impl<W: Write> Write for CountingWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
+impl<W: Write> Output<'_, W> {
+    fn put(&mut self, mut data: &[u8]) -> Result<(), DeltaError> {
+        while !data.is_empty() {
+            let room = CHUNK.saturating_sub(self.buf.len());
+            if room == 0 {
+                self.drain()?;
+                continue;
+            }
+            let (head, tail) = data.split_at(room.min(data.len()));
+            self.buf.extend_from_slice(head);
+            data = tail;
+        }
+        Ok(())
     }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+
+    fn drain(&mut self) -> Result<(), DeltaError> {
+        self.ctx.update(&self.buf);
+        self.w
+            .write_all(&self.buf)
+            .map_err(DeltaError::io("writing the result"))?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Write what is staged, flush, and return the byte count and sha256 of everything.
+    fn finish(mut self) -> Result<(u64, [u8; 32]), DeltaError> {
+        self.drain()?;
+        self.w
+            .flush()
+            .map_err(DeltaError::io("writing the result"))?;
+        Ok((self.written, digest_bytes(self.ctx.finish())))
     }
 }

@@ -15,37 +15,46 @@
 //! | --- | --- | --- |
 //! | 0 | 8 | magic `TUFODLTA` |
 //! | 8 | 1 | format version, `1` |
-//! | 9 | 1 | algorithm, `1` = bsdiff records in zstd ([`Algorithm::BsdiffZstd`]) |
+//! | 9 | 1 | algorithm, `1` = bsdiff records in raw LZMA2 ([`Algorithm::BsdiffLzma2`]) |
 //! | 10 | 2 | reserved, must be `0` |
 //! | 12 | 8 | base length (u64) |
 //! | 20 | 32 | base sha256 |
 //! | 52 | 8 | result length (u64) |
 //! | 60 | 32 | result sha256 |
 //!
-//! The body is one or more concatenated zstd frames whose window is at most
-//! 2^[`MAX_WINDOW_LOG`] = 8 MiB; the applier sets the decoder's `windowLogMax` to that, so a
-//! frame asking for more is refused instead of allocated. Decompressed, the body is a sequence
-//! of records, each:
+//! The body is one raw LZMA2 stream (no .xz container, no check: the sha256s cover integrity)
+//! ending with LZMA2's end marker; nothing may follow it. Its dictionary size is not in the
+//! patch: the format fixes it at [`LZMA_DICT_SIZE`] = 8 MiB and the applier allocates exactly
+//! that, so no patch can make a device allocate more. Decompressed, the body is a sequence of
+//! records:
 //!
 //! ```text
-//! seek      zigzag LEB128 i64   move the base cursor by this much (cursor starts at 0)
-//! diff_len  LEB128 u64          then: diff_len bytes, each added (mod 256) to the base byte
-//!                               under the cursor, cursor advancing; output the sums
-//! extra_len LEB128 u64          then: extra_len literal bytes, output as they are
-//! <diff_len bytes> <extra_len bytes>
+//! record   := seek diff_len extra_len diff_runs extra_bytes
+//! seek     := zigzag LEB128 i64   move the base cursor (starts at 0) by this much
+//! diff_len := LEB128 u64          result bytes made from base bytes at the cursor
+//! extra_len:= LEB128 u64          literal result bytes after them
+//! diff_runs:= (zeros lits <lits bytes>)*   covering exactly diff_len bytes:
+//!     zeros  LEB128 u64   copy this many base bytes unchanged
+//!     lits   LEB128 u64   then this many bytes, each added (mod 256) to the next base byte
+//! extra_bytes := <extra_len bytes>
 //! ```
 //!
-//! The three streams of bsdiff (control, diff, extra) are thus interleaved record by record,
-//! which is what lets the applier work from a forward-only patch stream with no buffering
-//! beyond a fixed chunk. Rules the applier enforces: a record with `diff_len` and `extra_len`
-//! both 0 is refused; the diff span `cursor+seek .. cursor+seek+diff_len` must lie inside the
-//! base; the sum of all record lengths must equal the declared result length exactly (a record
-//! that would pass it is refused before any of its bytes are written); the stream must end
-//! right after the record that completes the result; varints are at most 10 bytes.
+//! These are bsdiff's control, diff and extra streams, interleaved record by record so the
+//! applier works from a forward-only patch stream with fixed-size buffers, and with the diff
+//! stream's zero runs (bytes unchanged between base and result, the bulk of it) coded as run
+//! lengths rather than as zero bytes.
 //!
-//! Why this algorithm and this outer compression: see the measurement table in `FORMAT.md`
-//! (suffix-array bsdiff matching with zstd -22 at an 8 MiB window was the smallest of the
-//! bounded-memory candidates on every corpus pair).
+//! Rules the applier enforces: a record with `diff_len` and `extra_len` both 0, and a diff run
+//! with `zeros` and `lits` both 0, are refused (so the work is bounded by the result length);
+//! diff runs may not cover more than `diff_len`; the diff span `cursor+seek ..
+//! cursor+seek+diff_len` must lie inside the base; a record that would take the result past
+//! the declared length is refused before any of its bytes are written; the decoded stream must
+//! end right after the record that completes the result; varints are at most 10 bytes.
+//!
+//! Why this algorithm and this outer compression: the measurement table in `FORMAT.md`
+//! (suffix-array bsdiff matching, sparse diff runs, LZMA2 with an 8 MiB dictionary was the
+//! smallest of the bounded-memory candidates on every corpus pair, and under bsdiff 4.3 on all
+//! three).
 //!
 //! ## Verification
 //!
