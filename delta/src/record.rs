@@ -2,7 +2,9 @@
 //! `seek: zigzag LEB128 i64, diff_len: LEB128 u64, extra_len: LEB128 u64`, then `diff_len`
 //! diff bytes and `extra_len` literal bytes.
 
-use std::io::{self, BufRead, Write};
+#[cfg(any(feature = "generate", test))]
+use std::io::Write;
+use std::io::{self, BufRead};
 
 /// Longest LEB128 encoding of a u64.
 const MAX_VARINT_LEN: usize = 10;
@@ -18,6 +20,7 @@ pub(crate) enum VarintError {
     Io(io::Error),
 }
 
+#[cfg(any(feature = "generate", test))]
 pub(crate) fn write_varint<W: Write>(w: &mut W, mut v: u64) -> io::Result<()> {
     let mut buf = [0u8; MAX_VARINT_LEN];
     let mut n = 0;
@@ -34,6 +37,7 @@ pub(crate) fn write_varint<W: Write>(w: &mut W, mut v: u64) -> io::Result<()> {
     w.write_all(&buf[..n])
 }
 
+#[cfg(any(feature = "generate", test))]
 pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }

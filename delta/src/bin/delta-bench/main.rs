@@ -1,5 +1,5 @@
 //! `delta-bench`: patch size, generation and apply time and peak RSS of tufota-delta next to
-//! bsdiff, xdelta3 and `zstd --patch-from`, on every `<pair>/{old,new}` of a corpus directory
+//! bsdiff, xdelta3 and `zstd --patch-from`, on every `PAIR/{old,new}` of a corpus directory
 //! (see shared/bench/make-delta-corpus.sh) and on synthetic 30 MB and 100 MB pairs.
 //!
 //! Every generate and apply runs as a child process under `/usr/bin/time -f '%e %U %S %M'`
@@ -27,7 +27,7 @@ use crate::tools::{Measured, Tool};
     about = "Benchmark tufota-delta against bsdiff, xdelta3, zstd --patch-from"
 )]
 struct Cli {
-    /// Corpus directory holding <pair>/old and <pair>/new.
+    /// Corpus directory holding `PAIR/old` and `PAIR/new`.
     corpus: PathBuf,
     /// Scratch directory for patches, outputs and synthetic images.
     #[arg(long, default_value = "/tmp/delta-bench")]
