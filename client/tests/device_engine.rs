@@ -654,3 +654,40 @@ esac
         &[("grub-editenv", editenv)],
     );
 }
+
+#[test]
+fn a_tufota_delta_patch_is_applied_from_the_active_slot() {
+    use tufota_client::device::{TufotaDelta, TUFOTA_DELTA_FORMAT};
+    let f = fixture(64 * 1024);
+    let key = test_key();
+    let patch =
+        tufota_delta::generate(&f.factory, &f.v2, &tufota_delta::GenerateOptions::default())
+            .unwrap();
+    f.server.put("/targets/system-2.0.0.tfd", patch.clone());
+    let mut delta = delta_custom("2.0.0", 3, &sha256_hex(&f.factory), "system-2.0.0.img");
+    delta["delta"]["format"] = serde_json::json!(TUFOTA_DELTA_FORMAT);
+    let entries = vec![
+        (
+            "system-2.0.0.img".to_owned(),
+            target_file(&f.v2, full_custom("2.0.0", 3)),
+        ),
+        ("system-2.0.0.tfd".to_owned(), target_file(&patch, delta)),
+    ];
+    let targets = verified_targets(&key, &signed_targets(&key, &entries));
+    let mut device = Device::open(&f.config, &NoHook, now()).unwrap();
+    // Without delta support the full image would be chosen; with it, the patch.
+    assert!(device.check(&targets, &NoDelta, now()).unwrap().choices[0]
+        .delta
+        .is_none());
+    let out = device
+        .update(&targets, &source(&f), &TufotaDelta, &mut Quiet, now())
+        .unwrap();
+    assert!(
+        matches!(out[0].1, UpdateOutcome::Armed { delta: true, .. }),
+        "{out:?}"
+    );
+    assert_eq!(fs::read(f.dev.slots_dir.join("slot-b.img")).unwrap(), f.v2);
+    let gets = f.server.state.lock().unwrap().gets.clone();
+    assert_eq!(gets, vec![("/targets/system-2.0.0.tfd".to_owned(), None)]);
+    assert!(patch.len() < f.v2.len() / 2, "patch {} bytes", patch.len());
+}

@@ -9,6 +9,7 @@
 //! - [`slot`] and [`boot`]: where images go and which one boots (files with a simulated
 //!   bootloader; block devices with U-Boot or GRUB environment commands).
 //! - [`journal`]: the typed update states, persisted atomically.
+//! - [`delta`]: the `tufota-delta` patch format behind the engine's delta trait.
 //! - [`install`]: streaming bytes into the inactive slot, hashing as they are written.
 //! - [`engine`]: the state machine over all of the above, and recovery after a power cut.
 //! - [`source`]: target bytes from the configured mirror (HTTP Range, file://).
@@ -18,6 +19,7 @@
 
 pub mod boot;
 pub mod config;
+pub mod delta;
 pub mod durable;
 pub mod engine;
 pub mod install;
@@ -30,6 +32,7 @@ pub mod source;
 
 pub use boot::{simulated_boot, BootControl, BootEnv, BootOutcome, SlotId};
 pub use config::DeviceConfig;
+pub use delta::{TufotaDelta, TUFOTA_DELTA_FORMAT};
 pub use durable::{NoHook, StepHook};
 pub use engine::{
     ComponentEngine, ConfirmOutcome, Device, EngineError, RollbackOutcome, UpdateOutcome,

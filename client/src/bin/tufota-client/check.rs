@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use clap::Args;
-use tufota_client::device::{Device, NoDelta, NoHook};
+use tufota_client::device::{Device, NoHook, TufotaDelta};
 
 use crate::device_options::{print_json, refresh, DeviceOptions};
 use crate::error::CliError;
@@ -21,7 +21,7 @@ impl Check {
         let (targets, _) = refresh(&config)?;
         let now = Utc::now();
         let device = Device::open(&config, &NoHook, now)?;
-        let decision = device.check(&targets, &NoDelta, now)?;
+        let decision = device.check(&targets, &TufotaDelta, now)?;
         if self.json {
             return print_json(&decision);
         }

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use clap::Args;
 use tufota_client::device::progress::TerminalProgress;
-use tufota_client::device::{Device, NoDelta, NoHook, UpdateOutcome};
+use tufota_client::device::{Device, NoHook, TufotaDelta, UpdateOutcome};
 
 use crate::device_options::{flush_reports, print_json, refresh, DeviceOptions};
 use crate::error::CliError;
@@ -23,7 +23,7 @@ impl Update {
         let now = Utc::now();
         let mut device = Device::open(&config, &NoHook, now)?;
         let mut progress = TerminalProgress::for_stderr();
-        let result = device.update(&targets, &source, &NoDelta, &mut *progress, now);
+        let result = device.update(&targets, &source, &TufotaDelta, &mut *progress, now);
         flush_reports(&config);
         let outcomes = result?;
         if self.json {

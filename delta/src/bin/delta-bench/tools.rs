@@ -1,0 +1,198 @@
+//! The compared tools, each run as child processes under `/usr/bin/time`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ring::digest;
+
+/// One tool's commands.
+#[derive(Clone)]
+pub enum Tool {
+    Tufota(PathBuf),
+    Bsdiff,
+    Xdelta3,
+    ZstdPatchFrom,
+}
+
+/// Wall and CPU seconds and peak RSS of one child process.
+pub struct Usage {
+    pub wall: f64,
+    pub user: f64,
+    pub sys: f64,
+    pub rss_kib: u64,
+}
+
+impl Usage {
+    pub fn cpu(&self) -> f64 {
+        self.user + self.sys
+    }
+}
+
+pub struct Measured {
+    pub patch_len: u64,
+    pub gen: Usage,
+    pub apply: Usage,
+    pub output_ok: bool,
+}
+
+pub fn parse(names: &[String], tufota: &Path) -> Result<Vec<Tool>, String> {
+    names
+        .iter()
+        .filter(|n| !n.is_empty())
+        .map(|n| match n.as_str() {
+            "tufota" => Ok(Tool::Tufota(tufota.to_path_buf())),
+            "bsdiff" => Ok(Tool::Bsdiff),
+            "xdelta3" => Ok(Tool::Xdelta3),
+            "zstd" => Ok(Tool::ZstdPatchFrom),
+            other => Err(format!(
+                "unknown tool {other:?} (tufota, bsdiff, xdelta3, zstd)"
+            )),
+        })
+        .collect()
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+impl Tool {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Tool::Tufota(_) => "tufota-delta",
+            Tool::Bsdiff => "bsdiff 4.3",
+            Tool::Xdelta3 => "xdelta3 -9 -S lzma",
+            Tool::ZstdPatchFrom => "zstd -19 --patch-from",
+        }
+    }
+
+    fn gen_cmd(&self, old: &Path, new: &Path, patch: &Path) -> Vec<String> {
+        match self {
+            Tool::Tufota(bin) => vec![s(bin), "diff".into(), s(old), s(new), s(patch)],
+            Tool::Bsdiff => vec!["bsdiff".into(), s(old), s(new), s(patch)],
+            Tool::Xdelta3 => vec![
+                "xdelta3".into(),
+                "-e".into(),
+                "-9".into(),
+                "-S".into(),
+                "lzma".into(),
+                "-f".into(),
+                "-s".into(),
+                s(old),
+                s(new),
+                s(patch),
+            ],
+            Tool::ZstdPatchFrom => vec![
+                "zstd".into(),
+                "-q".into(),
+                "-f".into(),
+                "-19".into(),
+                format!("--patch-from={}", s(old)),
+                s(new),
+                "-o".into(),
+                s(patch),
+            ],
+        }
+    }
+
+    fn apply_cmd(&self, old: &Path, patch: &Path, out: &Path) -> Vec<String> {
+        match self {
+            Tool::Tufota(bin) => vec![s(bin), "apply".into(), s(old), s(patch), s(out)],
+            Tool::Bsdiff => vec!["bspatch".into(), s(old), s(out), s(patch)],
+            Tool::Xdelta3 => vec![
+                "xdelta3".into(),
+                "-d".into(),
+                "-f".into(),
+                "-s".into(),
+                s(old),
+                s(patch),
+                s(out),
+            ],
+            Tool::ZstdPatchFrom => vec![
+                "zstd".into(),
+                "-q".into(),
+                "-f".into(),
+                "-d".into(),
+                "--memory=2048MB".into(),
+                format!("--patch-from={}", s(old)),
+                s(patch),
+                "-o".into(),
+                s(out),
+            ],
+        }
+    }
+
+    /// Generate, apply, check the output against `new_sha`.
+    pub fn measure(
+        &self,
+        old: &Path,
+        new: &Path,
+        prefix: &Path,
+        new_sha: &[u8; 32],
+    ) -> Result<Measured, String> {
+        let patch = prefix.with_extension("patch");
+        let out = prefix.with_extension("out");
+        let gen = timed(&self.gen_cmd(old, new, &patch), prefix)?;
+        let patch_len = std::fs::metadata(&patch)
+            .map_err(|e| format!("{}: {e}", patch.display()))?
+            .len();
+        let apply = timed(&self.apply_cmd(old, &patch, &out), prefix)?;
+        let output_ok = sha256_file(&out)? == *new_sha;
+        // The outputs are as big as the images; keep the scratch directory small.
+        let _ = std::fs::remove_file(&out);
+        Ok(Measured {
+            patch_len,
+            gen,
+            apply,
+            output_ok,
+        })
+    }
+}
+
+/// Run `argv` under `/usr/bin/time -f '%e %U %S %M'`.
+fn timed(argv: &[String], prefix: &Path) -> Result<Usage, String> {
+    let tfile = prefix.with_extension("time");
+    let status = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%e %U %S %M")
+        .arg("-o")
+        .arg(&tfile)
+        .args(argv)
+        .status()
+        .map_err(|e| format!("running /usr/bin/time (Debian package `time`): {e}"))?;
+    if !status.success() {
+        return Err(format!("`{}` exited with {status}", argv.join(" ")));
+    }
+    let text = std::fs::read_to_string(&tfile).map_err(|e| format!("{}: {e}", tfile.display()))?;
+    let last = text.lines().last().unwrap_or_default();
+    let f: Vec<&str> = last.split_whitespace().collect();
+    let num = |i: usize| -> Result<f64, String> {
+        f.get(i)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("cannot parse /usr/bin/time output {last:?}"))
+    };
+    Ok(Usage {
+        wall: num(0)?,
+        user: num(1)?,
+        sys: num(2)?,
+        rss_kib: num(3)? as u64,
+    })
+}
+
+pub fn sha256_file(path: &Path) -> Result<[u8; 32], String> {
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    Ok(out)
+}
