@@ -620,15 +620,15 @@ boot = {boot}
 
 #[test]
 fn block_backend_with_uboot_commands() {
-    // fw_printenv prints name=value lines; fw_setenv -s - reads "name value" lines (an
-    // empty value deletes), as U-Boot's tools do.
+    // fw_printenv prints name=value lines; fw_setenv -s FILE reads "name value" lines (an
+    // empty value deletes), as U-Boot's tools and libubootenv do.
     let printenv = "#!/bin/sh\ncat ENVFILE\n";
     let setenv = r#"#!/bin/sh
-[ "$1" = "-s" ] && [ "$2" = "-" ] || exit 2
+[ "$1" = "-s" ] && [ -f "$2" ] || exit 2
 while read -r name value; do
   grep -v "^$name=" ENVFILE > ENVFILE.new; mv ENVFILE.new ENVFILE
   [ -n "$value" ] && echo "$name=$value" >> ENVFILE
-done
+done < "$2"
 exit 0
 "#;
     block_backend_round_trip(

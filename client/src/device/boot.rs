@@ -17,7 +17,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -286,42 +285,39 @@ pub struct CommandBootControl {
     config: BootCommandConfig,
     cmdline: PathBuf,
     cmdline_key: String,
+    /// Where the `fw_setenv` script file is staged (both U-Boot's own tools and
+    /// libubootenv read `-s FILE`; not every version reads a script from stdin).
+    scratch_dir: PathBuf,
 }
 
 impl CommandBootControl {
-    pub fn new(config: BootCommandConfig, cmdline: PathBuf, cmdline_key: String) -> Self {
+    pub fn new(
+        config: BootCommandConfig,
+        cmdline: PathBuf,
+        cmdline_key: String,
+        scratch_dir: PathBuf,
+    ) -> Self {
         CommandBootControl {
             config,
             cmdline,
             cmdline_key,
+            scratch_dir,
         }
     }
 
-    fn run(
-        &self,
-        program: &Path,
-        args: &[String],
-        stdin: Option<&[u8]>,
-    ) -> Result<Vec<u8>, BootError> {
+    fn run(&self, program: &Path, args: &[String]) -> Result<Vec<u8>, BootError> {
         let command = format!("{} {}", program.display(), args.join(" "));
         let fail = |message: String| BootError::Command {
             command: command.clone(),
             message,
         };
-        let mut child = Command::new(program)
+        let child = Command::new(program)
             .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| fail(e.to_string()))?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(input).map_err(|e| fail(e.to_string()))?;
-        }
         let output = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -345,17 +341,12 @@ fn parse_env_lines(text: &str) -> BTreeMap<String, String> {
 impl BootControl for CommandBootControl {
     fn read_env(&self) -> Result<BootEnv, BootError> {
         let (what, out) = match &self.config {
-            BootCommandConfig::Uboot { printenv, .. } => (
-                printenv.display().to_string(),
-                self.run(printenv, &[], None)?,
-            ),
+            BootCommandConfig::Uboot { printenv, .. } => {
+                (printenv.display().to_string(), self.run(printenv, &[])?)
+            }
             BootCommandConfig::Grub { editenv, grubenv } => (
                 editenv.display().to_string(),
-                self.run(
-                    editenv,
-                    &[grubenv.display().to_string(), "list".into()],
-                    None,
-                )?,
+                self.run(editenv, &[grubenv.display().to_string(), "list".into()])?,
             ),
         };
         let vars = parse_env_lines(&String::from_utf8_lossy(&out));
@@ -377,12 +368,14 @@ impl BootControl for CommandBootControl {
                     }
                     script.push('\n');
                 }
-                self.run(setenv, &["-s".into(), "-".into()], Some(script.as_bytes()))?;
+                let script_path = self.scratch_dir.join("fw_setenv.script");
+                write_atomic(&script_path, script.as_bytes(), hook)?;
+                self.run(setenv, &["-s".into(), script_path.display().to_string()])?;
             }
             BootCommandConfig::Grub { editenv, grubenv } => {
                 let mut args = vec![grubenv.display().to_string(), "set".into()];
                 args.extend(vars.iter().map(|(k, v)| format!("{k}={v}")));
-                self.run(editenv, &args, None)?;
+                self.run(editenv, &args)?;
             }
         }
         hook.reached("bootenv:command-written");

@@ -181,7 +181,7 @@ impl<'a> ComponentEngine<'a> {
             path: dir.clone(),
             source,
         })?;
-        let slots = backend_for(&component.slots);
+        let slots = backend_for(&component.slots, &dir);
         let journal = match Journal::load(&dir)? {
             Some(j) => j,
             None => Self::factory_journal(name, component, &*slots)?,

@@ -187,8 +187,9 @@ impl SlotBackend for BlockSlots {
     }
 }
 
-/// The backend a component's configuration names.
-pub fn backend_for(config: &SlotsConfig) -> Box<dyn SlotBackend> {
+/// The backend a component's configuration names; `state_dir` is the component's state
+/// directory (where a U-Boot environment script is staged).
+pub fn backend_for(config: &SlotsConfig, state_dir: &Path) -> Box<dyn SlotBackend> {
     match config {
         SlotsConfig::Files { dir } => Box::new(FileSlots::new(dir)),
         SlotsConfig::Block {
@@ -200,7 +201,12 @@ pub fn backend_for(config: &SlotsConfig) -> Box<dyn SlotBackend> {
         } => Box::new(BlockSlots::new(
             a.clone(),
             b.clone(),
-            CommandBootControl::new(boot.clone(), cmdline.clone(), cmdline_key.clone()),
+            CommandBootControl::new(
+                boot.clone(),
+                cmdline.clone(),
+                cmdline_key.clone(),
+                state_dir.to_owned(),
+            ),
         )),
     }
 }
