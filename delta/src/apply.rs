@@ -8,6 +8,7 @@ use liblzma::bufread::XzDecoder;
 use liblzma::stream::{Filters, LzmaOptions, Stream};
 use ring::digest;
 
+use crate::decode::ThreadedDecoder;
 use crate::error::DeltaError;
 use crate::header::{read_header, PatchHeader};
 use crate::record::{read_varint, unzigzag, VarintError};
@@ -117,8 +118,34 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
     let header = read_header(&mut patch)?;
     verify_base(base, &header)?;
 
-    let decoder = Lzma2Reader::new(BufReader::with_capacity(STREAM_BUF, &mut patch))?;
-    let mut stream = BufReader::with_capacity(STREAM_BUF, decoder);
+    let body = std::thread::scope(|scope| {
+        let decoder = ThreadedDecoder::start(scope, &mut patch)?;
+        let mut stream = BufReader::with_capacity(STREAM_BUF, decoder);
+        apply_records(&header, base, &mut stream, out)
+    })?;
+    Ok(ApplyStats {
+        header,
+        result_len: body.written,
+        records: body.records,
+        patch_bytes: patch.n,
+        base_bytes_read: body.base_bytes_read,
+    })
+}
+
+/// What the record loop did.
+struct BodyStats {
+    written: u64,
+    records: u64,
+    base_bytes_read: u64,
+}
+
+/// The record loop: decode records from `stream`, produce the result into `out`.
+fn apply_records<B: Read + Seek, P: Read, W: Write>(
+    header: &PatchHeader,
+    base: &mut B,
+    stream: &mut BufReader<ThreadedDecoder<'_, P>>,
+    out: &mut W,
+) -> Result<BodyStats, DeltaError> {
     let mut base = BaseReader::new(base, header.base_len);
     let mut sink = Output {
         w: out,
@@ -135,13 +162,13 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
     let mut record: u64 = 0;
     while produced < declared {
         record += 1;
-        let seek = match read_field(&mut stream, record, produced)? {
+        let seek = match read_field(stream, record, produced)? {
             Some(v) => unzigzag(v),
             None => return Err(DeltaError::ResultShort { declared, produced }),
         };
-        let diff_len = read_field(&mut stream, record, produced)?
+        let diff_len = read_field(stream, record, produced)?
             .ok_or(DeltaError::StreamTruncated { record, produced })?;
-        let extra_len = read_field(&mut stream, record, produced)?
+        let extra_len = read_field(stream, record, produced)?
             .ok_or(DeltaError::StreamTruncated { record, produced })?;
         if diff_len == 0 && extra_len == 0 {
             return Err(DeltaError::EmptyRecord { record });
@@ -170,9 +197,9 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         // Diff bytes come as (zero run, literal run) pairs covering exactly diff_len.
         let mut left = diff_len;
         while left > 0 {
-            let zeros = read_field(&mut stream, record, produced)?
+            let zeros = read_field(stream, record, produced)?
                 .ok_or(DeltaError::StreamTruncated { record, produced })?;
-            let lits = read_field(&mut stream, record, produced)?
+            let lits = read_field(stream, record, produced)?
                 .ok_or(DeltaError::StreamTruncated { record, produced })?;
             if zeros == 0 && lits == 0 {
                 return Err(DeltaError::EmptyDiffRun { record });
@@ -191,7 +218,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
                 let (Some(d), Some(b)) = (buf.get_mut(..n), base_buf.get_mut(..n)) else {
                     break;
                 };
-                read_body(&mut stream, d, record, produced)?;
+                read_body(stream, d, record, produced)?;
                 base.read_at(pos, b)?;
                 for (x, y) in d.iter_mut().zip(b.iter()) {
                     *x = x.wrapping_add(*y);
@@ -206,7 +233,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         while left > 0 {
             let n = chunk_len(left);
             let Some(d) = buf.get_mut(..n) else { break };
-            read_body(&mut stream, d, record, produced)?;
+            read_body(stream, d, record, produced)?;
             sink.put(d)?;
             produced += n as u64;
             left -= n as u64;
@@ -218,9 +245,9 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
         Err(source) => return Err(stream_error(source, record, produced)),
     }
     // The LZMA2 stream has ended; nothing may follow it in the patch.
-    match stream.get_mut().inner.get_mut().fill_buf() {
-        Ok([]) => {}
-        Ok(_) => return Err(DeltaError::TrailingData { declared }),
+    match stream.get_mut().input_trailing() {
+        Ok(false) => {}
+        Ok(true) => return Err(DeltaError::TrailingData { declared }),
         Err(source) => return Err(DeltaError::Decompress { source }),
     }
     let (written, actual) = sink.finish()?;
@@ -230,27 +257,27 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
             actual,
         });
     }
-    let base_bytes_read = base.bytes_read;
-    let records = record;
-    drop(stream);
-    Ok(ApplyStats {
-        header,
-        result_len: written,
-        records,
-        patch_bytes: patch.n,
-        base_bytes_read,
+    Ok(BodyStats {
+        written,
+        records: record,
+        base_bytes_read: base.bytes_read,
     })
 }
 
 /// Raw LZMA2 decoding with this crate's fixed dictionary, reading 0 forever once the stream's
 /// end marker has been seen (liblzma refuses calls after the end).
-struct Lzma2Reader<R: BufRead> {
+pub(crate) struct Lzma2Reader<R: BufRead> {
     inner: XzDecoder<R>,
     ended: bool,
 }
 
 impl<R: BufRead> Lzma2Reader<R> {
-    fn new(r: R) -> Result<Self, DeltaError> {
+    /// The reader under the decoder (to look for bytes after the stream's end).
+    pub(crate) fn inner_mut(&mut self) -> &mut R {
+        self.inner.get_mut()
+    }
+
+    pub(crate) fn new(r: R) -> Result<Self, DeltaError> {
         let to_err = |e: liblzma::stream::Error| DeltaError::Decompress { source: e.into() };
         let mut opts = LzmaOptions::new_preset(6).map_err(to_err)?;
         opts.dict_size(LZMA_DICT_SIZE);

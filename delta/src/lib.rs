@@ -67,6 +67,7 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod decode;
 mod error;
 #[cfg(feature = "generate")]
 mod generate;

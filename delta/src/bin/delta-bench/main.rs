@@ -137,12 +137,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
         let new_sha = tools::sha256_file(&pair.new)?;
         for tool in &pair.tools {
             eprintln!("{} / {} ...", pair.name, tool.name());
-            let m = tool.measure(
-                &pair.old,
-                &pair.new,
-                &cli.work.join(format!("{}.{}", pair.name, tool.name())),
-                &new_sha,
-            );
+            let m = tool.measure(&pair.old, &pair.new, &cli.work, &pair.name, &new_sha);
             all_ok &= print_row(&pair.name, tool.name(), new_len, &m);
         }
     }

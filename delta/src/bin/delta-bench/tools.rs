@@ -57,6 +57,16 @@ fn s(p: &Path) -> String {
 }
 
 impl Tool {
+    /// A file-name-safe short name for scratch files.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Tool::Tufota(_) => "tufota",
+            Tool::Bsdiff => "bsdiff",
+            Tool::Xdelta3 => "xdelta3",
+            Tool::ZstdPatchFrom => "zstd",
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Tool::Tufota(_) => "tufota-delta",
@@ -127,16 +137,19 @@ impl Tool {
         &self,
         old: &Path,
         new: &Path,
-        prefix: &Path,
+        work: &Path,
+        pair: &str,
         new_sha: &[u8; 32],
     ) -> Result<Measured, String> {
-        let patch = prefix.with_extension("patch");
-        let out = prefix.with_extension("out");
-        let gen = timed(&self.gen_cmd(old, new, &patch), prefix)?;
+        let key = self.key();
+        let prefix = work.join(format!("{pair}.{key}"));
+        let patch = work.join(format!("{pair}.{key}.patch"));
+        let out = work.join(format!("{pair}.{key}.out"));
+        let gen = timed(&self.gen_cmd(old, new, &patch), &prefix)?;
         let patch_len = std::fs::metadata(&patch)
             .map_err(|e| format!("{}: {e}", patch.display()))?
             .len();
-        let apply = timed(&self.apply_cmd(old, &patch, &out), prefix)?;
+        let apply = timed(&self.apply_cmd(old, &patch, &out), &prefix)?;
         let output_ok = sha256_file(&out)? == *new_sha;
         // The outputs are as big as the images; keep the scratch directory small.
         let _ = std::fs::remove_file(&out);
@@ -151,7 +164,9 @@ impl Tool {
 
 /// Run `argv` under `/usr/bin/time -f '%e %U %S %M'`.
 fn timed(argv: &[String], prefix: &Path) -> Result<Usage, String> {
-    let tfile = prefix.with_extension("time");
+    let mut tfile = prefix.as_os_str().to_owned();
+    tfile.push(".time");
+    let tfile = PathBuf::from(tfile);
     let status = Command::new("/usr/bin/time")
         .arg("-f")
         .arg("%e %U %S %M")

@@ -1,0 +1,249 @@
+//! The patch body's LZMA2 decoder on a helper thread, so decoding (the largest single cost of
+//! applying an executable's patch) overlaps with applying records. The patch reader stays on
+//! the calling thread (`apply` does not require it to be `Send`): this side reads compressed
+//! chunks and hands them over; the helper hands back decoded chunks. Both channels are bounded,
+//! so memory stays fixed: at most 3 compressed and 3 decoded chunks of [`PIPE`] bytes in flight.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::mpsc::{
+    sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError,
+};
+use std::thread::{Builder, Scope};
+use std::time::Duration;
+
+use crate::apply::Lzma2Reader;
+use crate::error::DeltaError;
+
+/// Chunk size on both channels.
+const PIPE: usize = 64 * 1024;
+/// Chunks each channel holds.
+const DEPTH: usize = 2;
+
+enum Decoded {
+    Data(Vec<u8>),
+    /// The LZMA2 end marker was reached; `trailing` if compressed bytes followed it.
+    End {
+        trailing: bool,
+    },
+    Fail(io::Error),
+}
+
+/// `Read` of the decoded body; see the module doc.
+pub(crate) struct ThreadedDecoder<'p, P> {
+    patch: &'p mut P,
+    to_worker: Option<SyncSender<Vec<u8>>>,
+    from_worker: Receiver<Decoded>,
+    pending: Option<Vec<u8>>,
+    input_done: bool,
+    cur: Vec<u8>,
+    off: usize,
+    ended: bool,
+    trailing: bool,
+}
+
+impl<'p, P: Read> ThreadedDecoder<'p, P> {
+    pub(crate) fn start<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        patch: &'p mut P,
+    ) -> Result<Self, DeltaError> {
+        let (to_worker, worker_in) = sync_channel::<Vec<u8>>(DEPTH);
+        let (worker_out, from_worker) = sync_channel::<Decoded>(DEPTH);
+        Builder::new()
+            .name("tufota-delta-lzma2".into())
+            .spawn_scoped(scope, move || decode(worker_in, worker_out))
+            .map_err(DeltaError::io("starting the decoder thread"))?;
+        Ok(ThreadedDecoder {
+            patch,
+            to_worker: Some(to_worker),
+            from_worker,
+            pending: None,
+            input_done: false,
+            cur: Vec::new(),
+            off: 0,
+            ended: false,
+            trailing: false,
+        })
+    }
+
+    /// Hand the helper as much compressed input as its channel takes, without blocking.
+    fn top_up(&mut self) -> io::Result<()> {
+        for _ in 0..=DEPTH {
+            if self.pending.is_none() && !self.input_done {
+                let mut chunk = vec![0u8; PIPE];
+                let n = loop {
+                    match self.patch.read(&mut chunk) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                };
+                if n == 0 {
+                    self.input_done = true;
+                } else {
+                    chunk.truncate(n);
+                    self.pending = Some(chunk);
+                }
+            }
+            let Some(tx) = &self.to_worker else {
+                return Ok(());
+            };
+            match self.pending.take() {
+                Some(chunk) => match tx.try_send(chunk) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(chunk)) => {
+                        self.pending = Some(chunk);
+                        return Ok(());
+                    }
+                    // The helper stopped (end of stream or failure); it says which.
+                    Err(TrySendError::Disconnected(chunk)) => {
+                        self.pending = Some(chunk);
+                        return Ok(());
+                    }
+                },
+                None => {
+                    if self.input_done {
+                        // End of input for the helper.
+                        self.to_worker = None;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After the decoded stream ended: whether any patch byte follows the LZMA2 stream.
+    pub(crate) fn input_trailing(&mut self) -> io::Result<bool> {
+        if self.trailing || self.pending.as_ref().is_some_and(|c| !c.is_empty()) {
+            return Ok(true);
+        }
+        if self.input_done {
+            return Ok(false);
+        }
+        let mut probe = [0u8; 1];
+        loop {
+            match self.patch.read(&mut probe) {
+                Ok(n) => return Ok(n > 0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<P: Read> Read for ThreadedDecoder<'_, P> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.off < self.cur.len() {
+                let src = self.cur.get(self.off..).unwrap_or_default();
+                let n = src.len().min(buf.len());
+                buf[..n].copy_from_slice(&src[..n]);
+                self.off += n;
+                return Ok(n);
+            }
+            if self.ended || buf.is_empty() {
+                return Ok(0);
+            }
+            self.top_up()?;
+            let msg = match self.from_worker.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Empty) => {
+                    // Nothing decoded yet: wait briefly, then feed again. The helper either has
+                    // input queued (and will produce) or waits for the input we feed next loop.
+                    match self.from_worker.recv_timeout(Duration::from_millis(1)) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => return Err(gone()),
+                    }
+                }
+                Err(TryRecvError::Disconnected) => return Err(gone()),
+            };
+            match msg {
+                Decoded::Data(v) => {
+                    self.cur = v;
+                    self.off = 0;
+                }
+                Decoded::End { trailing } => {
+                    self.ended = true;
+                    self.trailing = trailing;
+                    self.to_worker = None;
+                    return Ok(0);
+                }
+                Decoded::Fail(e) => {
+                    self.ended = true;
+                    self.to_worker = None;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::other("patch decoder thread stopped")
+}
+
+/// The helper: decode until the LZMA2 end marker, an error, or this side hanging up.
+fn decode(input: Receiver<Vec<u8>>, out: SyncSender<Decoded>) {
+    let reader = ChanReader {
+        rx: input,
+        cur: Vec::new(),
+        off: 0,
+    };
+    let mut dec = match Lzma2Reader::new(BufReader::with_capacity(PIPE, reader)) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = out.send(Decoded::Fail(io::Error::other(e.to_string())));
+            return;
+        }
+    };
+    loop {
+        let mut chunk = vec![0u8; PIPE];
+        let msg = match dec.read(&mut chunk) {
+            Ok(0) => {
+                let inner = dec.inner_mut();
+                let trailing = match inner.fill_buf() {
+                    Ok(rest) => !rest.is_empty(),
+                    Err(_) => false,
+                };
+                Decoded::End { trailing }
+            }
+            Ok(n) => {
+                chunk.truncate(n);
+                Decoded::Data(chunk)
+            }
+            Err(e) => Decoded::Fail(e),
+        };
+        let last = !matches!(msg, Decoded::Data(_));
+        // A send error means the applier has gone (it failed or finished): stop.
+        if out.send(msg).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// `Read` over the compressed chunks this side sends; end of input when it hangs up.
+struct ChanReader {
+    rx: Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    off: usize,
+}
+
+impl Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.off >= self.cur.len() {
+            match self.rx.recv() {
+                Ok(v) => {
+                    self.cur = v;
+                    self.off = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let src = self.cur.get(self.off..).unwrap_or_default();
+        let n = src.len().min(buf.len());
+        buf[..n].copy_from_slice(&src[..n]);
+        self.off += n;
+        Ok(n)
+    }
+}
