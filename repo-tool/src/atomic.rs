@@ -1,0 +1,69 @@
+//! Every file repo-tool publishes or stages is written atomically: a temporary file in the same
+//! directory, fsync, rename over the destination, fsync the directory. A crash or a refusal
+//! therefore leaves either the old file or the new one, never a torn mix — which is what lets
+//! a repository stay servable while it is being updated.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::error::{RepoError, Result};
+
+/// Metadata documents larger than this are refused on read (a bound on memory; 100,000
+/// targets with custom fields fit well within it).
+pub const MAX_METADATA_BYTES: u64 = 512 * 1024 * 1024;
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path);
+    fs::create_dir_all(dir).map_err(RepoError::io(dir, "create directory"))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(RepoError::io(dir, "create a temporary file in"))?;
+    tmp.write_all(bytes)
+        .map_err(RepoError::io(tmp.path(), "write"))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(RepoError::io(tmp.path(), "fsync"))?;
+    tmp.persist(path).map_err(|e| RepoError::Io {
+        path: path.to_path_buf(),
+        action: "rename a temporary file onto",
+        source: e.error,
+    })?;
+    sync_dir(dir)
+}
+
+/// Makes a rename or a new directory entry in `dir` durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(RepoError::io(dir, "fsync directory"))
+}
+
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Reads a whole file, refusing one longer than `limit` bytes.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(RepoError::io(path, "open"))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(RepoError::io(path, "read"))?;
+    if bytes.len() as u64 > limit {
+        return Err(RepoError::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source: std::io::Error::other(format!("longer than the limit of {limit} bytes")),
+        });
+    }
+    Ok(bytes)
+}
+
+pub fn read_metadata_file(path: &Path) -> Result<Vec<u8>> {
+    read_bounded(path, MAX_METADATA_BYTES)
+}

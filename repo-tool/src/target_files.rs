@@ -1,0 +1,306 @@
+//! Target files: reading them once to hash them while copying them into `staged/targets/`
+//! under the name they will be published as, in parallel, and moving them into `targets/` at
+//! publish time.
+//!
+//! Copies, not hard links: a hard link would share the inode with the user's file, so an
+//! edit of the source after `add` would silently change bytes whose hash is already signed.
+//! The copy is the same read that hashes the file, so it costs one write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use ring::digest;
+use tufota_client::metadata::HashAlgorithm;
+
+use crate::atomic::{parent_of, sync_dir};
+use crate::error::{RepoError, Result};
+use crate::layout::Repository;
+use crate::target_name::{target_file_path, validate_target_name};
+
+/// One file to add: where its bytes are and the target path it is published under.
+#[derive(Debug, Clone)]
+pub struct NewTarget {
+    pub source: PathBuf,
+    pub name: String,
+}
+
+/// A file read, hashed and staged.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub name: String,
+    pub length: u64,
+    pub hashes: BTreeMap<String, String>,
+}
+
+/// Turns command-line inputs into files to add. `FILE=NAME` pairs name each file; a single
+/// FILE takes `--name`; a directory adds every regular file below it, named by its relative
+/// path (prefixed by `--name DIR` if given).
+pub fn expand_inputs(inputs: &[String], name: Option<&str>) -> Result<Vec<NewTarget>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let path = PathBuf::from(input);
+        if path.is_dir() {
+            let prefix = name.map(|n| n.trim_end_matches('/').to_string());
+            walk(&path, &path, prefix.as_deref(), &mut out)?;
+        } else if let Some((file, target)) = input.split_once('=').filter(|_| !path.exists()) {
+            out.push(NewTarget {
+                source: file.into(),
+                name: target.into(),
+            });
+        } else {
+            let target = match (name, inputs.len()) {
+                (Some(n), 1) => n.to_string(),
+                (Some(_), _) => {
+                    return Err(RepoError::Usage(
+                        "--name names one file; with several use FILE=NAME pairs".into(),
+                    ))
+                }
+                (None, _) => {
+                    return Err(RepoError::Usage(format!(
+                        "{input}: give --name TARGET_PATH or write FILE=NAME"
+                    )))
+                }
+            };
+            out.push(NewTarget {
+                source: path,
+                name: target,
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for t in &out {
+        validate_target_name(&t.name)?;
+        if !seen.insert(t.name.as_str()) {
+            return Err(RepoError::TargetName {
+                name: t.name.clone(),
+                reason: "given twice in one call".into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn walk(base: &Path, dir: &Path, prefix: Option<&str>, out: &mut Vec<NewTarget>) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(RepoError::io(dir, "list directory"))?
+        .collect::<std::io::Result<_>>()
+        .map_err(RepoError::io(dir, "list directory"))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(base, &path, prefix, out)?;
+        } else if path.is_file() {
+            let rel = path.strip_prefix(base).unwrap_or(&path);
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let rel = rel.join("/");
+            let name = match prefix {
+                Some(p) if !p.is_empty() => format!("{p}/{rel}"),
+                _ => rel,
+            };
+            out.push(NewTarget { source: path, name });
+        }
+    }
+    Ok(())
+}
+
+/// Hashes every file with sha256 (always) and `extra` algorithms while copying it into
+/// `staged/targets/`, using several threads. On error nothing this call staged is kept.
+pub fn stage_files(
+    repo: &Repository,
+    consistent: bool,
+    files: &[NewTarget],
+    extra: &[HashAlgorithm],
+) -> Result<Vec<StagedFile>> {
+    let staged_root = repo.staged_targets_dir();
+    let mut dirs = BTreeSet::new();
+    for f in files {
+        dirs.insert(parent_of(&staged_root.join(&f.name)).to_path_buf());
+    }
+    for d in &dirs {
+        fs::create_dir_all(d).map_err(RepoError::io(d, "create directory"))?;
+    }
+    let progress = std::io::stderr().is_terminal() && files.len() > 1000;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<StagedFile>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    let written: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(4, 16)
+        .min(files.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buffer = vec![0u8; 256 * 1024];
+                loop {
+                    if failed.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { return };
+                    let result = stage_one(&staged_root, consistent, file, extra, &mut buffer);
+                    match &result {
+                        Ok((_, path)) => {
+                            if let Ok(mut w) = written.lock() {
+                                w.push(path.clone());
+                            }
+                        }
+                        Err(_) => failed.store(true, Ordering::Relaxed),
+                    }
+                    if let Ok(mut r) = results.lock() {
+                        if let Some(slot) = r.get_mut(i) {
+                            *slot = Some(result.map(|(s, _)| s));
+                        }
+                    }
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if progress && n % 1000 == 0 {
+                        eprint!("\rhashed {n}/{}", files.len());
+                    }
+                }
+            });
+        }
+    });
+    if progress {
+        eprintln!("\rhashed {}/{}", files.len(), files.len());
+    }
+    let results = results.into_inner().unwrap_or_default();
+    let mut out = Vec::with_capacity(files.len());
+    let mut first_error = None;
+    for r in results.into_iter().flatten() {
+        match r {
+            Ok(s) => out.push(s),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        for path in written.into_inner().unwrap_or_default() {
+            let _ = fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    for d in &dirs {
+        sync_dir(d)?;
+    }
+    Ok(out)
+}
+
+fn stage_one(
+    staged_root: &Path,
+    consistent: bool,
+    file: &NewTarget,
+    extra: &[HashAlgorithm],
+    buffer: &mut [u8],
+) -> Result<(StagedFile, PathBuf)> {
+    let source = &file.source;
+    let mut input = File::open(source).map_err(RepoError::io(source, "open target file"))?;
+    let tmp_target = staged_root.join(&file.name);
+    let dir = parent_of(&tmp_target);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(RepoError::io(dir, "create a temporary file in"))?;
+    let mut sha256 = digest::Context::new(&digest::SHA256);
+    let mut others: Vec<(HashAlgorithm, digest::Context)> = extra
+        .iter()
+        .filter(|a| **a != HashAlgorithm::Sha256)
+        .map(|a| {
+            let alg = match a {
+                HashAlgorithm::Sha384 => &digest::SHA384,
+                _ => &digest::SHA512,
+            };
+            (*a, digest::Context::new(alg))
+        })
+        .collect();
+    let mut length = 0u64;
+    loop {
+        let n = input
+            .read(buffer)
+            .map_err(RepoError::io(source, "read target file"))?;
+        let Some(chunk) = buffer.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        sha256.update(chunk);
+        for (_, ctx) in &mut others {
+            ctx.update(chunk);
+        }
+        tmp.write_all(chunk)
+            .map_err(RepoError::io(tmp.path(), "write"))?;
+        length += n as u64;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(RepoError::io(tmp.path(), "fsync"))?;
+    let sha = hex::encode(sha256.finish());
+    let final_path = staged_root.join(target_file_path(&file.name, &sha, consistent));
+    tmp.persist(&final_path).map_err(|e| RepoError::Io {
+        path: final_path.clone(),
+        action: "rename a temporary file onto",
+        source: e.error,
+    })?;
+    let mut hashes = BTreeMap::from([("sha256".to_string(), sha)]);
+    for (alg, ctx) in others {
+        hashes.insert(alg.name().to_string(), hex::encode(ctx.finish()));
+    }
+    Ok((
+        StagedFile {
+            name: file.name.clone(),
+            length,
+            hashes,
+        },
+        final_path,
+    ))
+}
+
+/// Moves the staged files of `targets` (name, sha256) into `targets/`; a file already
+/// published (same name, same hash) is kept and the staged copy dropped. Refuses, before
+/// moving anything, if a target has neither a staged nor a published file.
+pub fn publish_files(
+    repo: &Repository,
+    consistent: bool,
+    targets: &[(String, String)],
+) -> Result<usize> {
+    let staged_root = repo.staged_targets_dir();
+    let published_root = repo.targets_dir();
+    let mut moves = Vec::new();
+    for (name, sha) in targets {
+        let rel = target_file_path(name, sha, consistent);
+        let staged = staged_root.join(&rel);
+        let published = published_root.join(&rel);
+        if staged.is_file() {
+            moves.push((staged, published));
+        } else if !published.is_file() {
+            return Err(RepoError::refused(
+                &published,
+                "targets",
+                format!("target {name:?} has no file staged or published (add it again)"),
+            ));
+        }
+    }
+    let mut dirs = BTreeSet::new();
+    for (_, to) in &moves {
+        dirs.insert(parent_of(to).to_path_buf());
+    }
+    for d in &dirs {
+        fs::create_dir_all(d).map_err(RepoError::io(d, "create directory"))?;
+    }
+    for (from, to) in &moves {
+        fs::rename(from, to).map_err(RepoError::io(to, "move a staged target file onto"))?;
+    }
+    for d in &dirs {
+        sync_dir(d)?;
+    }
+    Ok(moves.len())
+}
