@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import signal
 import glob
 import json
 import os
@@ -160,6 +161,14 @@ def broken_variants(name: str, doc) -> list[tuple[str, object]]:
                      "custom", {"type": "delta", "delta": {
                          "from_version": "1", "from_sha256": "AB" * 32,
                          "format": "bsdiff4", "to": "x"}}))
+            case("custom delta without type",
+                 lambda d: _signed(d)["targets"][path].__setitem__(
+                     "custom", {"delta": {
+                         "from_version": "1", "from_sha256": "ab" * 32,
+                         "format": "bsdiff4", "to": "x"}}))
+            case("custom type delta without delta",
+                 lambda d: _signed(d)["targets"][path].__setitem__(
+                     "custom", {"type": "delta"}))
             case("custom device_model a string",
                  lambda d: _signed(d)["targets"][path].__setitem__(
                      "custom", {"device_model": "zte-x100"}))
@@ -264,6 +273,7 @@ def self_test(validators, fixtures: str) -> bool:
 
 
 def main() -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--schema", choices=[n for n in NAMES if n != "common"])
     ap.add_argument("--self-test", metavar="FIXTURES")

@@ -4,6 +4,8 @@
 //! Layers, innermost first:
 //! - [`metadata`]: the typed model of root, targets, snapshot and timestamp, canonical JSON,
 //!   keys, signatures and hashes. Pure: bytes in, typed values or typed errors out.
+//! - [`trust`]: the trust core, every check of the TUF client workflow over that model. Pure
+//!   too: bytes and a reference time in, verdicts out.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -11,3 +13,4 @@
 )]
 
 pub mod metadata;
+pub mod trust;
