@@ -13,13 +13,20 @@ use crate::error::{RepoError, Result};
 /// targets with custom fields fit well within it).
 pub const MAX_METADATA_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Writes a published or staged file, readable by a web server (mode 0644).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// Writes a file with the given Unix mode (0600 for private keys).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = parent_of(path);
     fs::create_dir_all(dir).map_err(RepoError::io(dir, "create directory"))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(RepoError::io(dir, "create a temporary file in"))?;
+    set_mode(tmp.as_file(), tmp.path(), mode)?;
     tmp.write_all(bytes)
         .map_err(RepoError::io(tmp.path(), "write"))?;
     tmp.as_file()
@@ -66,4 +73,17 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
 
 pub fn read_metadata_file(path: &Path) -> Result<Vec<u8>> {
     read_bounded(path, MAX_METADATA_BYTES)
+}
+
+/// Sets a file's Unix permission bits (temporary files start as 0600).
+pub fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(RepoError::io(path, "set permissions of"))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path, mode);
+    Ok(())
 }

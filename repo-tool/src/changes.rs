@@ -150,8 +150,8 @@ pub fn rollout(
     custom
         .validate()
         .map_err(|e| RepoError::Usage(format!("rollout: {e}")))?;
-    let value = serde_json::to_value(&custom)
-        .map_err(|e| RepoError::Usage(format!("rollout: {e}")))?;
+    let value =
+        serde_json::to_value(&custom).map_err(|e| RepoError::Usage(format!("rollout: {e}")))?;
     target.custom = Some(value.clone());
     editor.save()?;
     Ok((role, value))
@@ -197,7 +197,9 @@ pub fn delegate(
     let roles = match scope {
         DelegationScope::Paths(paths) => {
             if paths.is_empty() {
-                return Err(RepoError::Usage("--paths needs at least one pattern".into()));
+                return Err(RepoError::Usage(
+                    "--paths needs at least one pattern".into(),
+                ));
             }
             vec![DelegatedRole {
                 name: to.to_string(),

@@ -6,7 +6,8 @@ use crate::error::{RepoError, Result};
 
 /// Parses `N` followed by one unit: `s`, `m`, `h`, `d`, `w` or `y` (365 days).
 pub fn parse_duration(text: &str) -> Result<Duration> {
-    let bad = |why: &str| RepoError::Usage(format!("duration {text:?}: {why} (e.g. 12h, 7d, 52w, 1y)"));
+    let bad =
+        |why: &str| RepoError::Usage(format!("duration {text:?}: {why} (e.g. 12h, 7d, 52w, 1y)"));
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

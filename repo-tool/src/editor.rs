@@ -10,15 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use tufota_client::metadata::{
-    DelegatedRole, Delegations, Key, Signed, TargetFile, Targets,
-};
+use tufota_client::metadata::{DelegatedRole, Delegations, Key, Signed, TargetFile, Targets};
 
 use crate::atomic::{read_metadata_file, write_atomic};
 use crate::error::{RepoError, Result};
 use crate::layout::Repository;
 use crate::published::{parse_bytes, Published};
-use crate::target_name::{path_hash, path_matches, validate_role_name};
+use crate::target_name::validate_role_name;
+use tufota_client::trust::roles_for_target;
 
 pub struct RoleDraft {
     pub doc: Targets,
@@ -122,36 +121,27 @@ impl<'a> TargetsEditor<'a> {
     /// cover it, followed down; the delegator itself when none does.
     pub fn owner_of(&mut self, path: &str) -> Result<String> {
         let mut current = "targets".to_string();
-        let mut hash: Option<String> = None;
-        let mut depth = 0;
-        loop {
-            let next = {
-                let draft = self.role(&current)?;
-                let roles = draft
-                    .doc
-                    .delegations
-                    .as_ref()
-                    .and_then(|d| d.roles.as_ref());
-                roles.and_then(|roles| {
-                    roles
-                        .iter()
-                        .find(|r| role_covers(r, path, &mut hash))
-                        .map(|r| r.name.clone())
-                })
-            };
-            match next {
-                Some(next) if depth < 32 => {
-                    current = next;
-                    depth += 1;
-                }
-                _ => return Ok(current),
+        for _ in 0..32 {
+            let draft = self.role(&current)?;
+            let first = draft
+                .doc
+                .delegations
+                .as_ref()
+                .and_then(|d| roles_for_target(d, path).into_iter().next());
+            match first {
+                Some((name, _terminating)) => current = name,
+                None => break,
             }
         }
+        Ok(current)
     }
 
     /// Adds targets, each to the role that owns its path, replacing any entry of the same
     /// name in another role.
-    pub fn add_targets(&mut self, targets: Vec<(String, TargetFile)>) -> Result<BTreeMap<String, usize>> {
+    pub fn add_targets(
+        &mut self,
+        targets: Vec<(String, TargetFile)>,
+    ) -> Result<BTreeMap<String, usize>> {
         let tree = self.tree()?;
         let delegated = tree.len() > 1;
         let mut where_now: BTreeMap<String, String> = BTreeMap::new();
@@ -195,10 +185,12 @@ impl<'a> TargetsEditor<'a> {
     }
 
     pub fn remove_target(&mut self, name: &str) -> Result<String> {
-        let role = self.find_target(name)?.ok_or_else(|| RepoError::TargetName {
-            name: name.into(),
-            reason: "no role lists it".into(),
-        })?;
+        let role = self
+            .find_target(name)?
+            .ok_or_else(|| RepoError::TargetName {
+                name: name.into(),
+                reason: "no role lists it".into(),
+            })?;
         let draft = self.role(&role)?;
         draft.doc.targets.remove(name);
         draft.dirty = true;
@@ -206,10 +198,12 @@ impl<'a> TargetsEditor<'a> {
     }
 
     pub fn target_mut(&mut self, name: &str) -> Result<(String, &mut TargetFile)> {
-        let role = self.find_target(name)?.ok_or_else(|| RepoError::TargetName {
-            name: name.into(),
-            reason: "no role lists it".into(),
-        })?;
+        let role = self
+            .find_target(name)?
+            .ok_or_else(|| RepoError::TargetName {
+                name: name.into(),
+                reason: "no role lists it".into(),
+            })?;
         let draft = self.role(&role)?;
         draft.dirty = true;
         let file = draft
@@ -264,7 +258,10 @@ impl<'a> TargetsEditor<'a> {
             delegations.keys.insert(keyid.clone(), key.clone());
         }
         let names: Vec<String> = new_roles.iter().map(|r| r.name.clone()).collect();
-        delegations.roles.get_or_insert_with(Vec::new).extend(new_roles);
+        delegations
+            .roles
+            .get_or_insert_with(Vec::new)
+            .extend(new_roles);
         parent.dirty = true;
         for name in names {
             self.create(&name, expires);
@@ -302,19 +299,6 @@ impl<'a> TargetsEditor<'a> {
         }
         Ok(())
     }
-}
-
-/// Whether a delegated role's `paths` or `path_hash_prefixes` cover `path`. The path hash is
-/// computed at most once per path.
-fn role_covers(role: &DelegatedRole, path: &str, hash: &mut Option<String>) -> bool {
-    if let Some(patterns) = &role.paths {
-        return patterns.iter().any(|p| path_matches(p, path));
-    }
-    if let Some(prefixes) = &role.path_hash_prefixes {
-        let h = hash.get_or_insert_with(|| path_hash(path));
-        return prefixes.iter().any(|p| h.starts_with(p.as_str()));
-    }
-    false
 }
 
 /// The roles of a hash-bin delegation as python-tuf's example builds them: `count` bins (a

@@ -17,8 +17,8 @@ use crate::editor::TargetsEditor;
 use crate::error::{RepoError, Result};
 use crate::keys::LoadedKey;
 use crate::layout::{RepoConfig, Repository};
-use crate::published::Published;
 use crate::publish::{publish, PublishReport};
+use crate::published::Published;
 use crate::root_ceremony::{publish_root, RootPublishReport};
 use crate::signatures::sign_with;
 
@@ -116,8 +116,8 @@ pub fn init(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> Result<Init
     editor.save()?;
 
     let roles = doc.signed().roles.clone();
-    let signable = doc.signed().role("root").map(|r| r.threshold).unwrap_or(1)
-        <= doc.signatures.len() as u64;
+    let signable =
+        doc.signed().role("root").map(|r| r.threshold).unwrap_or(1) <= doc.signatures.len() as u64;
     let mut report = InitReport {
         repository: dir.to_path_buf(),
         root_published: None,

@@ -55,7 +55,9 @@ impl LoadedKey {
             let public = read_public_key(Path::new(pubfile))?;
             let mut words = command.split_whitespace().map(str::to_string);
             let program = words.next().ok_or_else(|| {
-                RepoError::Usage(format!("--key {spec:?}: no program after the public key file"))
+                RepoError::Usage(format!(
+                    "--key {spec:?}: no program after the public key file"
+                ))
             })?;
             let keyid = keyid_of(pubfile, &public)?;
             let signer = ExternalSigner {
@@ -216,7 +218,10 @@ fn tuf_key(keytype: &str, scheme: &str, public: String) -> Key {
 fn spki_pem_to_key(text: &str) -> Result<Key, String> {
     let block = pem::parse(text.trim()).map_err(|e| format!("neither JSON nor PEM: {e}"))?;
     if block.tag() != "PUBLIC KEY" {
-        return Err(format!("PEM block is {:?}, expected PUBLIC KEY", block.tag()));
+        return Err(format!(
+            "PEM block is {:?}, expected PUBLIC KEY",
+            block.tag()
+        ));
     }
     let info = SubjectPublicKeyInfoRef::from_der(block.contents())
         .map_err(|e| format!("not a SubjectPublicKeyInfo: {e}"))?;
@@ -285,7 +290,10 @@ impl Signer for ExternalSigner {
             return Err(fail(format!("exited with {status}: {}", said.trim())));
         }
         if signature.is_empty() || signature.len() as u64 > MAX_SIGNATURE {
-            return Err(fail(format!("wrote {} bytes, not a signature", signature.len())));
+            return Err(fail(format!(
+                "wrote {} bytes, not a signature",
+                signature.len()
+            )));
         }
         let public = PublicKey::from_key(&self.public).map_err(|e| fail(e.to_string()))?;
         public

@@ -151,19 +151,30 @@ pub fn publish(repo: &Repository, keys: &[LoadedKey], now: DateTime<Utc>) -> Res
 
     // 2. Snapshot: every role in the delegation tree, new entries for what changed.
     let previous = published.snapshot.as_ref().map(|(s, _)| s.signed().clone());
-    let mut snapshot = previous
-        .clone()
-        .unwrap_or_else(|| Snapshot::new(now));
+    let mut snapshot = previous.clone().unwrap_or_else(|| Snapshot::new(now));
     let old_meta = std::mem::take(&mut snapshot.meta);
     for (name, _) in &tree {
         let key = format!("{name}.json");
-        if let Some(m) = new_meta.remove(&key).or_else(|| old_meta.get(&key).cloned()) {
+        if let Some(m) = new_meta
+            .remove(&key)
+            .or_else(|| old_meta.get(&key).cloned())
+        {
             snapshot.meta.insert(key, m);
         }
     }
-    let (snapshot_doc, snapshot_pending) =
-        sign_snapshot(repo, &root, snapshot, previous.map(|p| p.version), keys, now, &config, consistent, None)?;
-    let timestamp_pending = sign_timestamp(repo, &root, &published, &snapshot_doc, keys, now, &config)?;
+    let (snapshot_doc, snapshot_pending) = sign_snapshot(
+        repo,
+        &root,
+        snapshot,
+        previous.map(|p| p.version),
+        keys,
+        now,
+        &config,
+        consistent,
+        None,
+    )?;
+    let timestamp_pending =
+        sign_timestamp(repo, &root, &published, &snapshot_doc, keys, now, &config)?;
 
     // 3. Write: target files, targets roles, snapshot, timestamp last.
     let moved = publish_files(repo, consistent, &target_hashes)?;
@@ -174,7 +185,9 @@ pub fn publish(repo: &Repository, keys: &[LoadedKey], now: DateTime<Utc>) -> Res
     }
     for (name, _) in &dirty {
         let path = repo.staged_role_path(name);
-        fs::remove_file(&path).or_else(ignore_missing).map_err(RepoError::io(&path, "remove draft"))?;
+        fs::remove_file(&path)
+            .or_else(ignore_missing)
+            .map_err(RepoError::io(&path, "remove draft"))?;
     }
     let staged_targets = repo.staged_targets_dir();
     fs::remove_dir_all(&staged_targets)
@@ -215,7 +228,14 @@ fn sign_snapshot(
         .ok_or_else(|| RepoError::refused(repo.metadata_dir(), "root", "no snapshot role"))?;
     let mut signed = build(snapshot, &file)?;
     sign_with(&mut signed, keys, &role.keyids)?;
-    require_threshold(&signed, &file, "snapshot", &root.keys, &role.keyids, role.threshold)?;
+    require_threshold(
+        &signed,
+        &file,
+        "snapshot",
+        &root.keys,
+        &role.keyids,
+        role.threshold,
+    )?;
     let p = pending("snapshot", &signed, file);
     Ok((signed, p))
 }
@@ -229,7 +249,16 @@ fn sign_timestamp(
     now: DateTime<Utc>,
     config: &crate::layout::RepoConfig,
 ) -> Result<Pending> {
-    sign_timestamp_with(repo, root, published, snapshot.signed().version, &snapshot.to_bytes(), keys, now, config.expiry("timestamp")?)
+    sign_timestamp_with(
+        repo,
+        root,
+        published,
+        snapshot.signed().version,
+        &snapshot.to_bytes(),
+        keys,
+        now,
+        config.expiry("timestamp")?,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -257,7 +286,14 @@ fn sign_timestamp_with(
         .ok_or_else(|| RepoError::refused(repo.metadata_dir(), "root", "no timestamp role"))?;
     let mut signed = build(timestamp, &file)?;
     sign_with(&mut signed, keys, &role.keyids)?;
-    require_threshold(&signed, &file, "timestamp", &root.keys, &role.keyids, role.threshold)?;
+    require_threshold(
+        &signed,
+        &file,
+        "timestamp",
+        &root.keys,
+        &role.keyids,
+        role.threshold,
+    )?;
     Ok(pending("timestamp", &signed, file))
 }
 

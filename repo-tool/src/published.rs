@@ -120,7 +120,10 @@ pub fn latest_root(repo: &Repository) -> Result<Option<(Signed<Root>, PathBuf)>>
             return Err(RepoError::refused(
                 &path,
                 "root",
-                format!("file name says version {version}, document says {}", root.signed().version),
+                format!(
+                    "file name says version {version}, document says {}",
+                    root.signed().version
+                ),
             ));
         }
         latest = Some((root, path));

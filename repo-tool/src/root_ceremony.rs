@@ -102,9 +102,10 @@ pub fn add_key(root: &mut Root, role: &str, key: &Key) -> Result<String> {
     check_role_name(role)?;
     let keyid = key_id_of(key).map_err(|e| RepoError::Usage(e.to_string()))?;
     root.keys.insert(keyid.clone(), key.clone());
-    let entry = root.roles.get_mut(role).ok_or_else(|| {
-        RepoError::refused("staged/root.json", "root", format!("no {role} role"))
-    })?;
+    let entry = root
+        .roles
+        .get_mut(role)
+        .ok_or_else(|| RepoError::refused("staged/root.json", "root", format!("no {role} role")))?;
     if !entry.keyids.contains(&keyid) {
         entry.keyids.push(keyid.clone());
     }
@@ -113,9 +114,10 @@ pub fn add_key(root: &mut Root, role: &str, key: &Key) -> Result<String> {
 
 pub fn remove_key(root: &mut Root, role: &str, keyid: &str) -> Result<()> {
     check_role_name(role)?;
-    let entry = root.roles.get_mut(role).ok_or_else(|| {
-        RepoError::refused("staged/root.json", "root", format!("no {role} role"))
-    })?;
+    let entry = root
+        .roles
+        .get_mut(role)
+        .ok_or_else(|| RepoError::refused("staged/root.json", "root", format!("no {role} role")))?;
     let before = entry.keyids.len();
     entry.keyids.retain(|k| k != keyid);
     if entry.keyids.len() == before {
@@ -123,7 +125,11 @@ pub fn remove_key(root: &mut Root, role: &str, keyid: &str) -> Result<()> {
             "key {keyid} is not a {role} key in root"
         )));
     }
-    if !root.roles.values().any(|r| r.keyids.iter().any(|k| k == keyid)) {
+    if !root
+        .roles
+        .values()
+        .any(|r| r.keyids.iter().any(|k| k == keyid))
+    {
         root.keys.remove(keyid);
     }
     Ok(())
@@ -131,9 +137,10 @@ pub fn remove_key(root: &mut Root, role: &str, keyid: &str) -> Result<()> {
 
 pub fn set_threshold(root: &mut Root, role: &str, threshold: u64) -> Result<()> {
     check_role_name(role)?;
-    let entry = root.roles.get_mut(role).ok_or_else(|| {
-        RepoError::refused("staged/root.json", "root", format!("no {role} role"))
-    })?;
+    let entry = root
+        .roles
+        .get_mut(role)
+        .ok_or_else(|| RepoError::refused("staged/root.json", "root", format!("no {role} role")))?;
     entry.threshold = threshold;
     Ok(())
 }
@@ -151,9 +158,8 @@ pub struct SignReport {
 /// Used for staged root N+1 and its copies on air-gapped machines.
 pub fn sign_file(path: &Path, keys: &[LoadedKey]) -> Result<SignReport> {
     let bytes = read_metadata_file(path)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        RepoError::refused(path, "?", format!("not JSON: {e}"))
-    })?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| RepoError::refused(path, "?", format!("not JSON: {e}")))?;
     let role = value
         .get("signed")
         .and_then(|s| s.get("_type"))
@@ -218,7 +224,11 @@ pub struct MergeReport {
 pub fn merge(repo: &Repository, copies: &[PathBuf]) -> Result<MergeReport> {
     let path = repo.staged_role_path("root");
     let mut staged = staged_root(repo)?.ok_or_else(|| {
-        RepoError::refused(&path, "root", "no root is staged (root add-key/remove-key/threshold/expires stage one)")
+        RepoError::refused(
+            &path,
+            "root",
+            "no root is staged (root add-key/remove-key/threshold/expires stage one)",
+        )
     })?;
     let published = Published::load(repo)?;
     let mut keys: BTreeMap<String, Key> = staged.signed().keys.clone();
@@ -245,9 +255,10 @@ pub fn merge(repo: &Repository, copies: &[PathBuf]) -> Result<MergeReport> {
                 continue;
             }
             let valid = keys.get(&sig.keyid).is_some_and(|k| {
-                PublicKey::from_key(k)
-                    .ok()
-                    .is_some_and(|pk| pk.verify(&sig.keyid, staged.canonical_bytes(), &sig.sig).is_ok())
+                PublicKey::from_key(k).ok().is_some_and(|pk| {
+                    pk.verify(&sig.keyid, staged.canonical_bytes(), &sig.sig)
+                        .is_ok()
+                })
             });
             if valid {
                 staged.signatures.push(sig.clone());
@@ -277,8 +288,8 @@ pub struct RootPublishReport {
 /// Publishes staged root N+1 if root N's root keys and its own both reach their thresholds.
 pub fn publish_root(repo: &Repository, keys: &[LoadedKey]) -> Result<RootPublishReport> {
     let path = repo.staged_role_path("root");
-    let mut staged = staged_root(repo)?
-        .ok_or_else(|| RepoError::refused(&path, "root", "no root is staged"))?;
+    let mut staged =
+        staged_root(repo)?.ok_or_else(|| RepoError::refused(&path, "root", "no root is staged"))?;
     let published = Published::load(repo)?;
     let new = staged.signed().clone();
     let new_role = new
@@ -290,7 +301,10 @@ pub fn publish_root(repo: &Repository, keys: &[LoadedKey]) -> Result<RootPublish
         return Err(RepoError::refused(
             &path,
             "root",
-            format!("staged version is {}, the next root version is {expected}", new.version),
+            format!(
+                "staged version is {}, the next root version is {expected}",
+                new.version
+            ),
         ));
     }
     let mut all_ids = new_role.keyids.clone();
@@ -305,13 +319,16 @@ pub fn publish_root(repo: &Repository, keys: &[LoadedKey]) -> Result<RootPublish
     let previous = match published.root() {
         Some(old) => {
             let old_root = old.signed();
-            let old_role = old_root
-                .role("root")
-                .ok_or_else(|| RepoError::refused(&path, "root", "previous root has no root role"))?;
+            let old_role = old_root.role("root").ok_or_else(|| {
+                RepoError::refused(&path, "root", "previous root has no root role")
+            })?;
             require_threshold(
                 &staged,
                 &path,
-                &format!("root {} (threshold of root {}'s keys)", new.version, old_root.version),
+                &format!(
+                    "root {} (threshold of root {}'s keys)",
+                    new.version, old_root.version
+                ),
                 &old_root.keys,
                 &old_role.keyids,
                 old_role.threshold,

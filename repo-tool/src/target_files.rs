@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use ring::digest;
 use tufota_client::metadata::HashAlgorithm;
 
-use crate::atomic::{parent_of, sync_dir};
+use crate::atomic::{parent_of, set_mode, sync_dir};
 use crate::error::{RepoError, Result};
 use crate::layout::Repository;
 use crate::target_name::{target_file_path, validate_target_name};
@@ -212,6 +212,7 @@ fn stage_one(
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(RepoError::io(dir, "create a temporary file in"))?;
+    set_mode(tmp.as_file(), tmp.path(), 0o644)?;
     let mut sha256 = digest::Context::new(&digest::SHA256);
     let mut others: Vec<(HashAlgorithm, digest::Context)> = extra
         .iter()

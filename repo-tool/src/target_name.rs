@@ -62,61 +62,9 @@ pub fn path_hash(name: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, name.as_bytes()))
 }
 
-/// TUF `paths` pattern matching as python-tuf does it: pattern and path must have the same
-/// number of `/`-separated segments, and each segment matches shell-style (`*` any run of
-/// characters, `?` one character, `[...]` a class) without crossing a `/`.
-pub fn path_matches(pattern: &str, path: &str) -> bool {
-    let pattern_segments: Vec<&str> = pattern.split('/').collect();
-    let path_segments: Vec<&str> = path.split('/').collect();
-    pattern_segments.len() == path_segments.len()
-        && pattern_segments
-            .iter()
-            .zip(&path_segments)
-            .all(|(p, s)| fnmatch(p.as_bytes(), s.as_bytes()))
-}
-
-fn fnmatch(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|i| text.get(i..).is_some_and(|t| fnmatch(rest, t))),
-        Some((b'?', rest)) => text.split_first().is_some_and(|(_, t)| fnmatch(rest, t)),
-        Some((b'[', rest)) => match class_match(rest, text.first().copied()) {
-            Some((true, after)) => text.get(1..).is_some_and(|t| fnmatch(after, t)),
-            Some((false, _)) => false,
-            // An unclosed `[` is a literal, as in fnmatch.
-            None => text.first() == Some(&b'[') && text.get(1..).is_some_and(|t| fnmatch(rest, t)),
-        },
-        Some((c, rest)) => text.split_first().is_some_and(|(t0, t)| t0 == c && fnmatch(rest, t)),
-    }
-}
-
-/// Matches one character against a class body `...]`; returns whether it matched and the
-/// pattern after the class, or None when the class is not closed.
-fn class_match(body: &[u8], ch: Option<u8>) -> Option<(bool, &[u8])> {
-    let (negate, body) = match body.split_first() {
-        Some((b'!', rest)) => (true, rest),
-        _ => (false, body),
-    };
-    // A `]` first in the class is a member, not the end.
-    let close = body.iter().skip(1).position(|&b| b == b']')? + 1;
-    let (members, after) = body.split_at(close);
-    let after = after.get(1..)?;
-    let ch = ch?;
-    let mut hit = false;
-    let mut i = 0;
-    while let Some(&m) = members.get(i) {
-        if members.get(i + 1) == Some(&b'-') {
-            if let Some(&hi) = members.get(i + 2) {
-                hit |= (m..=hi).contains(&ch);
-                i += 3;
-                continue;
-            }
-        }
-        hit |= m == ch;
-        i += 1;
-    }
-    Some((hit != negate, after))
-}
+/// TUF `paths` pattern matching: the trust core's, so that repo-tool files a target under
+/// the very role a device will search for it.
+pub use tufota_client::trust::path_matches;
 
 /// Role names become file names (`N.NAME.json`): keep them to a safe alphabet.
 pub fn validate_role_name(name: &str) -> Result<()> {
@@ -145,10 +93,26 @@ mod tests {
 
     #[test]
     fn refuses_escaping_names() {
-        for bad in ["", "/etc/passwd", "a/../b", "..", "a//b", "a/", "a\\b", "./a", "a/./b", "a\nb"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "a//b",
+            "a/",
+            "a\\b",
+            "./a",
+            "a/./b",
+            "a\nb",
+        ] {
             assert!(validate_target_name(bad).is_err(), "{bad:?}");
         }
-        for good in ["a", "dir/file.img", "zte-x100/system/1.2.3/full.img", "a..b"] {
+        for good in [
+            "a",
+            "dir/file.img",
+            "zte-x100/system/1.2.3/full.img",
+            "a..b",
+        ] {
             validate_target_name(good).unwrap();
         }
     }
