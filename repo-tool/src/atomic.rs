@@ -87,3 +87,51 @@ pub fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
     let _ = (file, path, mode);
     Ok(())
 }
+
+/// Makes many new files and renames durable at once. Per-file fsync costs a disk flush each
+/// (about half a millisecond here: 50 s for 100,000 small targets); one `syncfs(2)` of the
+/// file system flushes them all. It is reached through coreutils' `sync --file-system`, since
+/// this crate forbids the unsafe code a direct call needs; where that program is missing or
+/// fails, every file and directory is fsynced instead, in parallel.
+pub fn sync_many(
+    fs_path: &Path,
+    files: &[std::path::PathBuf],
+    dirs: &[std::path::PathBuf],
+) -> Result<()> {
+    let synced = std::process::Command::new("sync")
+        .arg("--file-system")
+        .arg(fs_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if synced {
+        return Ok(());
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let first_error: std::sync::Mutex<Option<RepoError>> = std::sync::Mutex::new(None);
+    let all: Vec<&std::path::PathBuf> = files.iter().chain(dirs).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..16 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = all.get(i) else { return };
+                if let Err(e) = File::open(path).and_then(|f| f.sync_all()) {
+                    if let Ok(mut slot) = first_error.lock() {
+                        slot.get_or_insert(RepoError::Io {
+                            path: path.to_path_buf(),
+                            action: "fsync",
+                            source: e,
+                        });
+                    }
+                    return;
+                }
+            });
+        }
+    });
+    match first_error.into_inner().ok().flatten() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

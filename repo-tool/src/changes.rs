@@ -15,7 +15,7 @@ use crate::error::{RepoError, Result};
 use crate::keys::LoadedKey;
 use crate::layout::Repository;
 use crate::published::Published;
-use crate::target_files::{stage_files, NewTarget};
+use crate::target_files::{stage_files, NewTarget, StageMode};
 
 /// The tufota custom fields (DESIGN.md) given as flags; `--custom JSON` is the base they
 /// are laid over.
@@ -91,9 +91,10 @@ pub fn add(
     files: &[NewTarget],
     custom: Option<Value>,
     extra_hashes: &[HashAlgorithm],
+    mode: StageMode,
 ) -> Result<AddReport> {
     let published = Published::load(repo)?;
-    let staged = stage_files(repo, published.consistent(), files, extra_hashes)?;
+    let staged = stage_files(repo, published.consistent(), files, extra_hashes, mode)?;
     let bytes = staged.iter().map(|s| s.length).sum();
     let targets: Vec<(String, TargetFile)> = staged
         .into_iter()

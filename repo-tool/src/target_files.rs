@@ -16,10 +16,20 @@ use std::sync::Mutex;
 use ring::digest;
 use tufota_client::metadata::HashAlgorithm;
 
-use crate::atomic::{parent_of, set_mode, sync_dir};
+use crate::atomic::{parent_of, set_mode, sync_many};
 use crate::error::{RepoError, Result};
 use crate::layout::Repository;
 use crate::target_name::{target_file_path, validate_target_name};
+
+/// How a target's bytes get into the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageMode {
+    /// A hard link to the source (no copy; falls back to copying across file systems). The
+    /// source must then not be edited in place until published: the link shares its bytes.
+    Link,
+    /// A copy, made by the same read that hashes the file.
+    Copy,
+}
 
 /// One file to add: where its bytes are and the target path it is published under.
 #[derive(Debug, Clone)]
@@ -118,6 +128,7 @@ pub fn stage_files(
     consistent: bool,
     files: &[NewTarget],
     extra: &[HashAlgorithm],
+    mode: StageMode,
 ) -> Result<Vec<StagedFile>> {
     let staged_root = repo.staged_targets_dir();
     let mut dirs = BTreeSet::new();
@@ -149,7 +160,8 @@ pub fn stage_files(
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { return };
-                    let result = stage_one(&staged_root, consistent, file, extra, &mut buffer);
+                    let result =
+                        stage_one(&staged_root, consistent, file, extra, mode, &mut buffer);
                     match &result {
                         Ok((_, path)) => {
                             if let Ok(mut w) = written.lock() {
@@ -191,13 +203,129 @@ pub fn stage_files(
         }
         return Err(e);
     }
-    for d in &dirs {
-        sync_dir(d)?;
-    }
+    // Durable before any draft names them: one flush for the whole batch.
+    let written = written.into_inner().unwrap_or_default();
+    let dirs: Vec<PathBuf> = dirs.into_iter().collect();
+    sync_many(&staged_root, &written, &dirs)?;
     Ok(out)
 }
 
 fn stage_one(
+    staged_root: &Path,
+    consistent: bool,
+    file: &NewTarget,
+    extra: &[HashAlgorithm],
+    mode: StageMode,
+    buffer: &mut [u8],
+) -> Result<(StagedFile, PathBuf)> {
+    if mode == StageMode::Link {
+        if let Some(done) = link_one(staged_root, consistent, file, extra, buffer)? {
+            return Ok(done);
+        }
+    }
+    copy_one(staged_root, consistent, file, extra, buffer)
+}
+
+struct Hashing {
+    sha256: digest::Context,
+    others: Vec<(HashAlgorithm, digest::Context)>,
+    length: u64,
+}
+
+impl Hashing {
+    fn new(extra: &[HashAlgorithm]) -> Self {
+        let others = extra
+            .iter()
+            .filter(|a| **a != HashAlgorithm::Sha256)
+            .map(|a| {
+                let alg = match a {
+                    HashAlgorithm::Sha384 => &digest::SHA384,
+                    _ => &digest::SHA512,
+                };
+                (*a, digest::Context::new(alg))
+            })
+            .collect();
+        Hashing {
+            sha256: digest::Context::new(&digest::SHA256),
+            others,
+            length: 0,
+        }
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.sha256.update(chunk);
+        for (_, ctx) in &mut self.others {
+            ctx.update(chunk);
+        }
+        self.length += chunk.len() as u64;
+    }
+
+    /// The sha256 hex and every hash by name.
+    fn finish(self) -> (String, u64, BTreeMap<String, String>) {
+        let sha = hex::encode(self.sha256.finish());
+        let mut hashes = BTreeMap::from([("sha256".to_string(), sha.clone())]);
+        for (alg, ctx) in self.others {
+            hashes.insert(alg.name().to_string(), hex::encode(ctx.finish()));
+        }
+        (sha, self.length, hashes)
+    }
+}
+
+/// Hashes the source, then hard-links it under its final name. None when the file system
+/// refuses the link (another device, no permission): the caller copies instead.
+fn link_one(
+    staged_root: &Path,
+    consistent: bool,
+    file: &NewTarget,
+    extra: &[HashAlgorithm],
+    buffer: &mut [u8],
+) -> Result<Option<(StagedFile, PathBuf)>> {
+    let source = &file.source;
+    let mut input = File::open(source).map_err(RepoError::io(source, "open target file"))?;
+    if !input
+        .metadata()
+        .map_err(RepoError::io(source, "stat target file"))?
+        .is_file()
+    {
+        return Err(RepoError::Io {
+            path: source.clone(),
+            action: "read target file",
+            source: std::io::Error::other("not a regular file"),
+        });
+    }
+    let mut hashing = Hashing::new(extra);
+    loop {
+        let n = input
+            .read(buffer)
+            .map_err(RepoError::io(source, "read target file"))?;
+        let Some(chunk) = buffer.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        hashing.update(chunk);
+    }
+    let (sha, length, hashes) = hashing.finish();
+    let final_path = staged_root.join(target_file_path(&file.name, &sha, consistent));
+    if !consistent {
+        let _ = fs::remove_file(&final_path);
+    }
+    match fs::hard_link(source, &final_path) {
+        Ok(()) => {}
+        // Content-addressed: an existing file of this name has these bytes.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && consistent => {}
+        Err(_) => return Ok(None),
+    }
+    Ok(Some((
+        StagedFile {
+            name: file.name.clone(),
+            length,
+            hashes,
+        },
+        final_path,
+    )))
+}
+
+/// Copies the source into a temporary file while hashing it, then renames it to its name.
+fn copy_one(
     staged_root: &Path,
     consistent: bool,
     file: &NewTarget,
@@ -213,19 +341,7 @@ fn stage_one(
         .tempfile_in(dir)
         .map_err(RepoError::io(dir, "create a temporary file in"))?;
     set_mode(tmp.as_file(), tmp.path(), 0o644)?;
-    let mut sha256 = digest::Context::new(&digest::SHA256);
-    let mut others: Vec<(HashAlgorithm, digest::Context)> = extra
-        .iter()
-        .filter(|a| **a != HashAlgorithm::Sha256)
-        .map(|a| {
-            let alg = match a {
-                HashAlgorithm::Sha384 => &digest::SHA384,
-                _ => &digest::SHA512,
-            };
-            (*a, digest::Context::new(alg))
-        })
-        .collect();
-    let mut length = 0u64;
+    let mut hashing = Hashing::new(extra);
     loop {
         let n = input
             .read(buffer)
@@ -233,28 +349,17 @@ fn stage_one(
         let Some(chunk) = buffer.get(..n).filter(|c| !c.is_empty()) else {
             break;
         };
-        sha256.update(chunk);
-        for (_, ctx) in &mut others {
-            ctx.update(chunk);
-        }
+        hashing.update(chunk);
         tmp.write_all(chunk)
             .map_err(RepoError::io(tmp.path(), "write"))?;
-        length += n as u64;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(RepoError::io(tmp.path(), "fsync"))?;
-    let sha = hex::encode(sha256.finish());
+    let (sha, length, hashes) = hashing.finish();
     let final_path = staged_root.join(target_file_path(&file.name, &sha, consistent));
     tmp.persist(&final_path).map_err(|e| RepoError::Io {
         path: final_path.clone(),
         action: "rename a temporary file onto",
         source: e.error,
     })?;
-    let mut hashes = BTreeMap::from([("sha256".to_string(), sha)]);
-    for (alg, ctx) in others {
-        hashes.insert(alg.name().to_string(), hex::encode(ctx.finish()));
-    }
     Ok((
         StagedFile {
             name: file.name.clone(),
@@ -297,11 +402,42 @@ pub fn publish_files(
     for d in &dirs {
         fs::create_dir_all(d).map_err(RepoError::io(d, "create directory"))?;
     }
-    for (from, to) in &moves {
-        fs::rename(from, to).map_err(RepoError::io(to, "move a staged target file onto"))?;
-    }
-    for d in &dirs {
-        sync_dir(d)?;
+    parallel_rename(&moves)?;
+    // The renames must be durable before metadata naming the files is written.
+    let dirs: Vec<PathBuf> = dirs.into_iter().collect();
+    if !moves.is_empty() {
+        sync_many(&published_root, &[], &dirs)?;
     }
     Ok(moves.len())
+}
+
+/// Renames in several threads: each rename waits on the file system's journal, and they do
+/// not depend on one another.
+fn parallel_rename(moves: &[(PathBuf, PathBuf)]) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let first_error: Mutex<Option<RepoError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((from, to)) = moves.get(i) else {
+                    return;
+                };
+                if let Err(e) = fs::rename(from, to) {
+                    if let Ok(mut slot) = first_error.lock() {
+                        slot.get_or_insert(RepoError::Io {
+                            path: to.clone(),
+                            action: "move a staged target file onto",
+                            source: e,
+                        });
+                    }
+                    return;
+                }
+            });
+        }
+    });
+    match first_error.into_inner().ok().flatten() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

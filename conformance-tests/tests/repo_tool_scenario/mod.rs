@@ -13,7 +13,7 @@ use repo_tool::keys::LoadedKey;
 use repo_tool::layout::Repository;
 use repo_tool::publish::{publish, refresh};
 use repo_tool::root_ceremony::{add_key, edit_root, merge, publish_root, set_threshold, sign_file};
-use repo_tool::target_files::NewTarget;
+use repo_tool::target_files::{NewTarget, StageMode};
 use tufota_client::metadata::{KeyType, PrivateKey};
 
 pub struct Scenario {
@@ -116,7 +116,7 @@ pub fn build() -> Scenario {
     }
     .build()
     .unwrap();
-    add(&repo, &new, custom, &[]).unwrap();
+    add(&repo, &new, custom, &[], StageMode::Copy).unwrap();
     let online = load(&[
         &targets_key,
         &snapshot_key,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use repo_tool::changes::{add, CustomFields};
-use repo_tool::target_files::expand_inputs;
+use repo_tool::target_files::{expand_inputs, StageMode};
 use repo_tool::{RepoError, Result};
 use tufota_client::metadata::HashAlgorithm;
 
@@ -43,6 +43,11 @@ pub struct AddArgs {
     /// More hash algorithms besides sha256 (sha384, sha512). Devices compute every one listed.
     #[arg(long = "hash", num_args = 1..)]
     pub hashes: Vec<String>,
+    /// Copy files instead of hard-linking them. A hard link (the default, falling back to a
+    /// copy across file systems) shares the source's bytes: do not edit a source in place
+    /// until it is published, or use --copy.
+    #[arg(long)]
+    pub copy: bool,
 }
 
 pub fn run(a: AddArgs, json: bool) -> Result<()> {
@@ -69,7 +74,12 @@ pub fn run(a: AddArgs, json: bool) -> Result<()> {
     if files.is_empty() {
         return Err(RepoError::Usage("no files to add".into()));
     }
-    let report = add(&repo, &files, custom, &extra)?;
+    let mode = if a.copy {
+        StageMode::Copy
+    } else {
+        StageMode::Link
+    };
+    let report = add(&repo, &files, custom, &extra, mode)?;
     print_report(json, &report, || {
         let roles: Vec<String> = report
             .roles
