@@ -102,9 +102,15 @@ fn walk(base: &Path, dir: &Path, prefix: Option<&str>, out: &mut Vec<NewTarget>)
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        if path.is_dir() {
+        // The type from the directory listing costs no stat; only symlinks are followed.
+        let kind = match entry.file_type() {
+            Ok(t) if t.is_symlink() => fs::metadata(&path).map(|m| m.file_type()),
+            other => other,
+        }
+        .map_err(RepoError::io(&path, "stat"))?;
+        if kind.is_dir() {
             walk(base, &path, prefix, out)?;
-        } else if path.is_file() {
+        } else if kind.is_file() {
             let rel = path.strip_prefix(base).unwrap_or(&path);
             let rel: Vec<String> = rel
                 .components()
@@ -121,8 +127,10 @@ fn walk(base: &Path, dir: &Path, prefix: Option<&str>, out: &mut Vec<NewTarget>)
     Ok(())
 }
 
-/// Hashes every file with sha256 (always) and `extra` algorithms while copying it into
-/// `staged/targets/`, using several threads. On error nothing this call staged is kept.
+/// Hashes every file with sha256 (always) and `extra` algorithms and puts it (hard link or
+/// copy) under its final name — in `targets/` with consistent snapshots, else in
+/// `staged/targets/` — using several threads. On error every file this call created is
+/// removed again.
 pub fn stage_files(
     repo: &Repository,
     consistent: bool,
@@ -130,7 +138,14 @@ pub fn stage_files(
     extra: &[HashAlgorithm],
     mode: StageMode,
 ) -> Result<Vec<StagedFile>> {
-    let staged_root = repo.staged_targets_dir();
+    // With consistent snapshots a file's name carries its hash, so it can go straight to
+    // targets/: no client fetches a name that no signed metadata lists, and an existing file
+    // of that name already has these bytes. Without, files wait in staged/targets/.
+    let staged_root = if consistent {
+        repo.targets_dir()
+    } else {
+        repo.staged_targets_dir()
+    };
     let mut dirs = BTreeSet::new();
     for f in files {
         dirs.insert(parent_of(&staged_root.join(&f.name)).to_path_buf());
@@ -163,11 +178,12 @@ pub fn stage_files(
                     let result =
                         stage_one(&staged_root, consistent, file, extra, mode, &mut buffer);
                     match &result {
-                        Ok((_, path)) => {
+                        Ok((_, Some(created))) => {
                             if let Ok(mut w) = written.lock() {
-                                w.push(path.clone());
+                                w.push(created.clone());
                             }
                         }
+                        Ok((_, None)) => {}
                         Err(_) => failed.store(true, Ordering::Relaxed),
                     }
                     if let Ok(mut r) = results.lock() {
@@ -217,7 +233,7 @@ fn stage_one(
     extra: &[HashAlgorithm],
     mode: StageMode,
     buffer: &mut [u8],
-) -> Result<(StagedFile, PathBuf)> {
+) -> Result<(StagedFile, Option<PathBuf>)> {
     if mode == StageMode::Link {
         if let Some(done) = link_one(staged_root, consistent, file, extra, buffer)? {
             return Ok(done);
@@ -279,7 +295,7 @@ fn link_one(
     file: &NewTarget,
     extra: &[HashAlgorithm],
     buffer: &mut [u8],
-) -> Result<Option<(StagedFile, PathBuf)>> {
+) -> Result<Option<(StagedFile, Option<PathBuf>)>> {
     let source = &file.source;
     let mut input = File::open(source).map_err(RepoError::io(source, "open target file"))?;
     if !input
@@ -308,19 +324,19 @@ fn link_one(
     if !consistent {
         let _ = fs::remove_file(&final_path);
     }
-    match fs::hard_link(source, &final_path) {
-        Ok(()) => {}
+    let created = match fs::hard_link(source, &final_path) {
+        Ok(()) => Some(final_path),
         // Content-addressed: an existing file of this name has these bytes.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && consistent => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && consistent => None,
         Err(_) => return Ok(None),
-    }
+    };
     Ok(Some((
         StagedFile {
             name: file.name.clone(),
             length,
             hashes,
         },
-        final_path,
+        created,
     )))
 }
 
@@ -331,7 +347,7 @@ fn copy_one(
     file: &NewTarget,
     extra: &[HashAlgorithm],
     buffer: &mut [u8],
-) -> Result<(StagedFile, PathBuf)> {
+) -> Result<(StagedFile, Option<PathBuf>)> {
     let source = &file.source;
     let mut input = File::open(source).map_err(RepoError::io(source, "open target file"))?;
     let tmp_target = staged_root.join(&file.name);
@@ -355,24 +371,40 @@ fn copy_one(
     }
     let (sha, length, hashes) = hashing.finish();
     let final_path = staged_root.join(target_file_path(&file.name, &sha, consistent));
-    tmp.persist(&final_path).map_err(|e| RepoError::Io {
-        path: final_path.clone(),
-        action: "rename a temporary file onto",
-        source: e.error,
-    })?;
+    let created = if consistent {
+        // Never replace a file that may be published: same name, same bytes.
+        match tmp.persist_noclobber(&final_path) {
+            Ok(_) => Some(final_path),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => None,
+            Err(e) => {
+                return Err(RepoError::Io {
+                    path: final_path,
+                    action: "rename a temporary file onto",
+                    source: e.error,
+                })
+            }
+        }
+    } else {
+        tmp.persist(&final_path).map_err(|e| RepoError::Io {
+            path: final_path.clone(),
+            action: "rename a temporary file onto",
+            source: e.error,
+        })?;
+        Some(final_path)
+    };
     Ok((
         StagedFile {
             name: file.name.clone(),
             length,
             hashes,
         },
-        final_path,
+        created,
     ))
 }
 
-/// Moves the staged files of `targets` (name, sha256) into `targets/`; a file already
-/// published (same name, same hash) is kept and the staged copy dropped. Refuses, before
-/// moving anything, if a target has neither a staged nor a published file.
+/// Checks that every target (name, sha256) has its file, and without consistent snapshots
+/// moves the staged files into `targets/`. Refuses, before moving anything, if a target has
+/// no file.
 pub fn publish_files(
     repo: &Repository,
     consistent: bool,
@@ -385,7 +417,7 @@ pub fn publish_files(
         let rel = target_file_path(name, sha, consistent);
         let staged = staged_root.join(&rel);
         let published = published_root.join(&rel);
-        if staged.is_file() {
+        if !consistent && staged.is_file() {
             moves.push((staged, published));
         } else if !published.is_file() {
             return Err(RepoError::refused(

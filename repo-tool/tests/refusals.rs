@@ -15,12 +15,12 @@ fn refused_commands_change_no_published_byte() {
     std::fs::write(files.join("a.img"), b"image a").unwrap();
     run_ok(&["add", r, s(&files.join("a.img")), "--name", "a.img"]);
     run_ok(&with(&["publish", r, "--key"], &keys.online()));
-    let before = published_tree(&repo);
-    assert!(before.len() >= 6, "{before:?}");
-
-    // Changes staged, then refused publishes.
+    // Changes staged (with consistent snapshots the new file already sits in targets/ under
+    // its content-addressed name, listed by no signed metadata), then refused publishes.
     std::fs::write(files.join("b.img"), b"image b").unwrap();
     run_ok(&["add", r, s(&files.join("b.img")), "--name", "dir/b.img"]);
+    let before = published_tree(&repo);
+    assert!(before.len() >= 7, "{before:?}");
 
     // A wrong key: a valid key root does not list for targets.
     let (stranger, _) = key(dir.path(), "stranger", "ed25519");
@@ -76,6 +76,12 @@ fn refused_commands_change_no_published_byte() {
     let missing = files.join("missing.img");
     let err = stderr_of(&["add", r, s(&missing), "--name", "m.img"], 3);
     assert!(err.contains("missing.img"), "{err}");
+    // In a batch, the files already placed are taken back out.
+    std::fs::write(files.join("c.img"), b"image c").unwrap();
+    let ok_pair = format!("{}=c.img", s(&files.join("c.img")));
+    let missing_pair = format!("{}=m.img", s(&missing));
+    stderr_of(&["add", r, &ok_pair, &missing_pair, "--copy"], 3);
+    stderr_of(&["add", r, &ok_pair, &missing_pair], 3);
     assert_eq!(published_tree(&repo), before);
 
     // Names that would escape targets/ or mean different files to different clients.

@@ -297,3 +297,31 @@ fn documented_exit_codes_and_plain_names_without_consistent_snapshots() {
         "{err}"
     );
 }
+
+#[test]
+fn copy_keeps_published_bytes_apart_from_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (repo, keys) = new_repo(d);
+    let r = s(&repo);
+    std::fs::write(d.join("linked"), b"linked v1").unwrap();
+    std::fs::write(d.join("copied"), b"copied v1").unwrap();
+    run_ok(&["add", r, s(&d.join("linked")), "--name", "linked.bin"]);
+    run_ok(&[
+        "add",
+        r,
+        s(&d.join("copied")),
+        "--name",
+        "copied.bin",
+        "--copy",
+    ]);
+    run_ok(&with(&["publish", r, "--key"], &keys.online()));
+    run_ok(&["verify", r]);
+    // Editing the copied source in place does not touch the repository.
+    std::fs::write(d.join("copied"), b"copied v2").unwrap();
+    run_ok(&["verify", r]);
+    // Editing a hard-linked source in place does (documented); verify catches it.
+    std::fs::write(d.join("linked"), b"linked v2").unwrap();
+    let err = stderr_of(&["verify", r], 1);
+    assert!(err.contains("linked.bin"), "{err}");
+}
