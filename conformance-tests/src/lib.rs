@@ -1,6 +1,9 @@
 //! Helpers shared by the conformance tests: where the workspace is, where python-tuf is.
 #![forbid(unsafe_code)]
 
+pub mod http;
+pub mod repo;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,4 +44,48 @@ pub fn python_fixtures() -> tempfile::TempDir {
         String::from_utf8_lossy(&result.stderr)
     );
     out
+}
+
+/// Validates `doc` against `metadata-schemas/<schema_file>`, with every schema of that
+/// directory registered under its `$id` so relative `$ref`s resolve without a network.
+/// Returns every violation, one line each.
+pub fn check_against_schema(schema_file: &str, doc: &serde_json::Value) -> Result<(), Vec<String>> {
+    use jsonschema::{Registry, Resource};
+    let dir = workspace_root().join("metadata-schemas");
+    let load = |name: &str| -> serde_json::Value {
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let names = [
+        "common.json",
+        "root.json",
+        "timestamp.json",
+        "snapshot.json",
+        "targets.json",
+        "target-custom.json",
+    ];
+    let resources = names.iter().map(|name| {
+        (
+            format!("https://tufota.dev/schemas/{name}"),
+            Resource::from_contents(load(name)),
+        )
+    });
+    let registry = Registry::new()
+        .extend(resources)
+        .and_then(|b| b.prepare())
+        .unwrap_or_else(|e| panic!("schema registry: {e}"));
+    let schema = load(schema_file);
+    let validator = jsonschema::options()
+        .with_registry(&registry)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{schema_file}: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{schema_file}: {} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
