@@ -157,6 +157,14 @@ pub struct SignReport {
 /// Adds the signatures of `keys` to a metadata document of any role, in place (atomically).
 /// Used for staged root N+1 and its copies on air-gapped machines.
 pub fn sign_file(path: &Path, keys: &[LoadedKey]) -> Result<SignReport> {
+    for key in keys {
+        if key.signer().is_none() {
+            return Err(RepoError::KeyFile {
+                file: key.source.clone(),
+                reason: format!("key {} is a public key only and cannot sign", key.keyid),
+            });
+        }
+    }
     let bytes = read_metadata_file(path)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| RepoError::refused(path, "?", format!("not JSON: {e}")))?;
@@ -180,14 +188,6 @@ pub fn sign_file(path: &Path, keys: &[LoadedKey]) -> Result<SignReport> {
             ))
         }
     };
-    for key in keys {
-        if key.signer().is_none() {
-            return Err(RepoError::KeyFile {
-                file: key.source.clone(),
-                reason: format!("key {} is a public key only and cannot sign", key.keyid),
-            });
-        }
-    }
     write_atomic(path, &out)?;
     Ok(SignReport {
         file: path.to_path_buf(),
