@@ -11,6 +11,7 @@ use tufota_client::metadata::HashAlgorithm;
 use super::{open, parse_time_arg, print_report};
 
 /// Add target files (hash, length, custom fields) to the drafts; `publish` signs them.
+///
 /// Inputs: one FILE with --name, several FILE=NAME pairs, or directories (every file below,
 /// named by its relative path, under --name if given). Each target goes to the delegated
 /// role that owns its path.

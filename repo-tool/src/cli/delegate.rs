@@ -9,7 +9,9 @@ use repo_tool::Result;
 
 use super::{open, print_report};
 
-/// Delegate from a targets role to a new role owning some paths (shell-style patterns, `*`
+/// Delegate paths, or all paths in hash bins, to new targets roles.
+///
+/// From a targets role to a new role owning some paths (shell-style patterns, `*`
 /// not crossing `/`), or to COUNT hash-bin roles NAME-LO-HI splitting all paths by the
 /// prefix of sha256(target path) (TUF path_hash_prefixes). Targets added afterwards go to
 /// the role that owns their path; `publish` signs each role with its own keys.

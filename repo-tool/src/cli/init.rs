@@ -10,7 +10,9 @@ use repo_tool::{RepoError, Result};
 
 use super::print_report;
 
-/// Create a repository with root version 1. Root keys given as public keys only are offline:
+/// Create a repository with root version 1.
+///
+/// Root keys given as public keys only are offline:
 /// root 1 is then staged (staged/root.json) for their holders to sign; otherwise root 1 and
 /// the first targets, snapshot and timestamp are published at once.
 #[derive(Args)]

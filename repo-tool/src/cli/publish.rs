@@ -9,9 +9,11 @@ use repo_tool::Result;
 
 use super::{open, print_report};
 
-/// Sign every changed targets role (top-level and delegated) with its keys, then a new
-/// snapshot and timestamp; bump versions; move staged target files into targets/.
-/// timestamp.json is written last, so clients see the old or the new repository, whole.
+/// Sign changed targets roles, then a new snapshot and timestamp.
+///
+/// Every changed targets role (top-level and delegated) is signed with its keys; versions are
+/// bumped; every listed target file must be in targets/ (without consistent snapshots, staged
+/// files move there). timestamp.json is written last, so clients see the old or the new repository, whole.
 #[derive(Args)]
 pub struct PublishArgs {
     pub repo: PathBuf,

@@ -10,8 +10,9 @@ use repo_tool::Result;
 
 use super::{open, print_report};
 
-/// For cron: re-sign timestamp (or snapshot) with a new version and expiry, changing
-/// nothing else. Refreshing snapshot also writes a new timestamp (it names the snapshot), so
+/// For cron: re-sign timestamp (or snapshot) with a new version and expiry.
+///
+/// Nothing else changes. Refreshing snapshot also writes a new timestamp (it names the snapshot), so
 /// give the timestamp key too.
 #[derive(Args)]
 pub struct RefreshArgs {

@@ -8,7 +8,9 @@ use repo_tool::Result;
 
 use super::{open, print_report};
 
-/// Remove a target from the role that lists it (its file stays under targets/, since
+/// Remove a target from the role that lists it.
+///
+/// Its file stays under targets/, since
 /// clients holding older metadata may still fetch it).
 #[derive(Args)]
 pub struct RemoveArgs {

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use repo_tool::{RepoError, Result};
 
-/// Serve REPO/metadata at /metadata/ and REPO/targets at /targets/ (GET, HEAD, Range,
-/// keep-alive). For development, tests and demos; production uses any static web server.
+/// Serve REPO/metadata at /metadata/ and REPO/targets at /targets/.
+///
+/// GET, HEAD, Range, keep-alive. For development, tests and demos; production uses any static web server.
 #[derive(Args)]
 pub struct ServeArgs {
     pub repo: PathBuf,

@@ -9,7 +9,9 @@ use repo_tool::Result;
 
 use super::print_report;
 
-/// Add signatures to a staged metadata document in place — typically a copy of
+/// Add signatures to a metadata document in place.
+///
+/// Typically a copy of
 /// REPO/staged/root.json carried to an air-gapped machine. Works on any file; needs no
 /// repository. Bring the copy back and `repo-tool root merge REPO COPY`.
 #[derive(Args)]

@@ -8,6 +8,8 @@ use repo_tool::Result;
 
 use super::{open, print_report};
 
+/// Report roles, signatures, drafts, targets and download size.
+///
 /// Per role: version, expiry, keys, valid signatures against threshold; the staged root and
 /// its signatures; drafts; target count; metadata bytes a new device downloads to refresh.
 #[derive(Args)]

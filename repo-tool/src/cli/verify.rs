@@ -9,7 +9,9 @@ use repo_tool::{RepoError, Result};
 
 use super::print_report;
 
-/// Check the published repository as a device would, with the devices' trust core: from
+/// Check the published repository as a device would.
+///
+/// With the devices' trust core: from
 /// metadata/1.root.json through every rotation, timestamp, snapshot, targets and delegated
 /// roles, then every target file's length and hashes. Exit 1 on any problem, including
 /// anything that expires within --within.
