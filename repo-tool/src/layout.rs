@@ -6,12 +6,14 @@
 //!   metadata/             published: 1.root.json … N.root.json, root.json (copy of the
 //!                         latest), N.targets.json, N.<delegated>.json, N.snapshot.json,
 //!                         timestamp.json (without consistent snapshots: <role>.json)
-//!   targets/              published target files: dir/<sha256>.<basename>
+//!   targets/              target files: dir/<sha256>.<basename>; with consistent snapshots
+//!                         `add` writes here at once (a name no signed metadata lists is
+//!                         never fetched, and a name carries its hash)
 //!   staged/               work not yet published
 //!     root.json           root N+1 being signed (root ceremony)
 //!     targets.json        draft of the top-level targets role (unsigned)
 //!     <role>.json         drafts of delegated targets roles (unsigned)
-//!     targets/            files added but not yet published, under their final names
+//!     targets/            without consistent snapshots: files added, not yet published
 //! ```
 //!
 //! `metadata/` and `targets/` are what a web server serves. `timestamp.json` is written last

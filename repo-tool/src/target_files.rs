@@ -1,10 +1,11 @@
-//! Target files: reading them once to hash them while copying them into `staged/targets/`
-//! under the name they will be published as, in parallel, and moving them into `targets/` at
-//! publish time.
+//! Target files: reading each once to hash it, placing it under the name it is published as
+//! (a hard link by default, or a copy made by the same read), many in parallel, and checking
+//! at publish time that every listed target has its file.
 //!
-//! Copies, not hard links: a hard link would share the inode with the user's file, so an
-//! edit of the source after `add` would silently change bytes whose hash is already signed.
-//! The copy is the same read that hashes the file, so it costs one write.
+//! With consistent snapshots the name is `dir/<sha256>.<basename>` and the file goes straight
+//! into `targets/`: unlisted names are never fetched, and an existing name already holds
+//! these bytes, so nothing published changes meaning. Without consistent snapshots files wait
+//! in `staged/targets/` and are renamed over the published ones at publish time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
