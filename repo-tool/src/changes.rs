@@ -15,7 +15,7 @@ use crate::error::{RepoError, Result};
 use crate::keys::LoadedKey;
 use crate::layout::Repository;
 use crate::published::Published;
-use crate::target_files::{stage_files, NewTarget, StageMode};
+use crate::target_files::{stage_files, NewTarget, StageMode, StagedFile};
 
 /// The tufota custom fields (DESIGN.md) given as flags; `--custom JSON` is the base they
 /// are laid over.
@@ -95,23 +95,35 @@ pub fn add(
 ) -> Result<AddReport> {
     let published = Published::load(repo)?;
     let staged = stage_files(repo, published.consistent(), files, extra_hashes, mode)?;
+    list_staged(repo, &published, staged, |_| custom.clone())
+}
+
+/// Lists staged files in the drafts of the roles owning their paths, each with the custom
+/// `custom_of(name)` gives, and saves the changed drafts.
+pub fn list_staged(
+    repo: &Repository,
+    published: &Published,
+    staged: Vec<StagedFile>,
+    custom_of: impl Fn(&str) -> Option<Value>,
+) -> Result<AddReport> {
     let bytes = staged.iter().map(|s| s.length).sum();
     let targets: Vec<(String, TargetFile)> = staged
         .into_iter()
         .map(|s| {
+            let custom = custom_of(&s.name);
             (
                 s.name,
                 TargetFile {
                     length: s.length,
                     hashes: s.hashes,
-                    custom: custom.clone(),
+                    custom,
                     extra: BTreeMap::new(),
                 },
             )
         })
         .collect();
     let added = targets.len();
-    let mut editor = TargetsEditor::new(repo, &published);
+    let mut editor = TargetsEditor::new(repo, published);
     let roles = editor.add_targets(targets)?;
     editor.save()?;
     Ok(AddReport {

@@ -58,6 +58,11 @@ pub enum RepoError {
     },
     #[error("external signer {program:?}: {reason}")]
     Signer { program: String, reason: String },
+    #[error("{file}: delta refused: {source}")]
+    Delta {
+        file: PathBuf,
+        source: tufota_delta::DeltaError,
+    },
     #[error("verification failed: {count} problem(s); first: {first}")]
     Verify { count: usize, first: String },
 }
@@ -65,7 +70,11 @@ pub enum RepoError {
 impl RepoError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RepoError::Io { .. } => exit::IO,
+            RepoError::Io { .. }
+            | RepoError::Delta {
+                source: tufota_delta::DeltaError::Io { .. },
+                ..
+            } => exit::IO,
             RepoError::Usage(_) => exit::USAGE,
             RepoError::Signer { .. } => exit::SIGNER,
             RepoError::Metadata { .. }
@@ -74,6 +83,7 @@ impl RepoError {
             | RepoError::Threshold { .. }
             | RepoError::TargetName { .. }
             | RepoError::Refused { .. }
+            | RepoError::Delta { .. }
             | RepoError::Verify { .. } => exit::REFUSED,
         }
     }

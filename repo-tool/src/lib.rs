@@ -7,7 +7,8 @@
 //! - [`keys`]: private, offline and external (`cmd:`) keys; [`signatures`]: signing and
 //!   threshold checks before anything is written.
 //! - [`editor`]: drafts of targets roles and delegations; [`target_files`]: hashing and
-//!   staging target files; [`target_name`]: which names are allowed and where they live.
+//!   staging target files; [`target_name`]: which names are allowed and where they live;
+//!   [`delta`]: patches and delta targets.
 //! - [`init`], [`publish`], [`root_ceremony`]: the operations that write.
 //! - [`status`], [`verify`], [`serve`]: reporting, checking as a device would, serving.
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@
 
 pub mod atomic;
 pub mod changes;
+pub mod delta;
 pub mod duration;
 pub mod editor;
 pub mod error;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use repo_tool::changes::{add, CustomFields};
+use repo_tool::delta::{add_with_deltas, DeltaBase};
 use repo_tool::target_files::{expand_inputs, StageMode};
 use repo_tool::{RepoError, Result};
 use tufota_client::metadata::HashAlgorithm;
@@ -14,7 +15,7 @@ use super::{open, parse_time_arg, print_report};
 ///
 /// Inputs: one FILE with --name, several FILE=NAME pairs, or directories (every file below,
 /// named by its relative path, under --name if given). Each target goes to the delegated
-/// role that owns its path.
+/// role that owns its path. With --delta-from, one FILE and a delta target per base.
 #[derive(Args)]
 pub struct AddArgs {
     pub repo: PathBuf,
@@ -49,6 +50,10 @@ pub struct AddArgs {
     /// until it is published, or use --copy.
     #[arg(long)]
     pub copy: bool,
+    /// Also add a delta target (TARGET_PATH.from-VERSION.delta) from each base: the name of a
+    /// target in the repository (its custom.version is VERSION), or FILE=VERSION.
+    #[arg(long, num_args = 1.., value_name = "BASE")]
+    pub delta_from: Vec<String>,
 }
 
 pub fn run(a: AddArgs, json: bool) -> Result<()> {
@@ -80,7 +85,17 @@ pub fn run(a: AddArgs, json: bool) -> Result<()> {
     } else {
         StageMode::Link
     };
-    let report = add(&repo, &files, custom, &extra, mode)?;
+    let report = if a.delta_from.is_empty() {
+        add(&repo, &files, custom, &extra, mode)?
+    } else {
+        let [full] = files.as_slice() else {
+            return Err(RepoError::Usage(
+                "--delta-from: give exactly one file (with --name) to make deltas to".into(),
+            ));
+        };
+        let bases: Vec<DeltaBase> = a.delta_from.iter().map(|b| DeltaBase::parse(b)).collect();
+        add_with_deltas(&repo, full, custom, &bases, &extra, mode)?
+    };
     print_report(json, &report, || {
         let roles: Vec<String> = report
             .roles

@@ -2,6 +2,7 @@
 
 mod add;
 mod delegate;
+mod delta;
 mod init;
 mod key;
 mod publish;
@@ -49,6 +50,7 @@ enum Command {
     Key(key::KeyCommand),
     Init(init::InitArgs),
     Add(add::AddArgs),
+    Delta(delta::DeltaArgs),
     Remove(remove::RemoveArgs),
     Rollout(rollout::RolloutArgs),
     Publish(publish::PublishArgs),
@@ -69,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Key(c) => key::run(c, json),
         Command::Init(a) => init::run(a, json),
         Command::Add(a) => add::run(a, json),
+        Command::Delta(a) => delta::run(a, json),
         Command::Remove(a) => remove::run(a, json),
         Command::Rollout(a) => rollout::run(a, json),
         Command::Publish(a) => publish::run(a, json),
