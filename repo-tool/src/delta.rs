@@ -9,8 +9,8 @@
 //! diffs against are checked against the repository's own signed or staged hashes first: a
 //! patch made from a tampered copy would fail on every device.
 
-use std::fs;
-use std::io::BufWriter;
+use std::fs::{self, File};
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -149,25 +149,36 @@ impl DeltaBase {
     }
 }
 
-/// A base read and checked: its bytes and what the delta's `custom.delta` says of it.
-struct ResolvedBase {
-    bytes: Vec<u8>,
+/// A base whose name, version and file are known; its bytes are read (and checked) only when
+/// its patch is generated, so one base at a time is in memory.
+struct PlannedBase {
     from_version: String,
-    from_sha256: String,
+    source: BaseSource,
+}
+
+enum BaseSource {
+    /// A target of the repository: its file and the metadata entry it must match.
+    Target {
+        name: String,
+        role: String,
+        path: PathBuf,
+        entry: TargetFile,
+    },
+    File(PathBuf),
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, bytes))
 }
 
-/// Finds a base target in the drafts or published roles, reads its file from the repository and
-/// checks length and every listed hash against the metadata before it is used.
-fn resolve_target_base(
+/// Finds a base target in the drafts or published roles (refusing one without
+/// `custom.version`) and the file its bytes are in.
+fn plan_target_base(
     repo: &Repository,
     consistent: bool,
     editor: &mut TargetsEditor,
     name: &str,
-) -> Result<ResolvedBase> {
+) -> Result<PlannedBase> {
     let refuse = |reason: String| RepoError::TargetName {
         name: name.into(),
         reason,
@@ -175,20 +186,20 @@ fn resolve_target_base(
     let role = editor.find_target(name)?.ok_or_else(|| {
         refuse("--delta-from: no role lists this target (for a file write FILE=VERSION)".into())
     })?;
-    let target: TargetFile = editor
+    let entry: TargetFile = editor
         .role(&role)?
         .doc
         .targets
         .get(name)
         .cloned()
         .ok_or_else(|| refuse("--delta-from: no role lists this target".into()))?;
-    let custom = TargetCustom::of(&target).map_err(refuse)?;
+    let custom = TargetCustom::of(&entry).map_err(refuse)?;
     let from_version = custom.version.ok_or_else(|| {
         refuse(format!(
             "--delta-from: the target in role {role} has no custom.version to name the delta's base"
         ))
     })?;
-    let sha = target
+    let sha = entry
         .hashes
         .get("sha256")
         .ok_or_else(|| refuse(format!("--delta-from: role {role} lists no sha256 for it")))?;
@@ -200,22 +211,60 @@ fn resolve_target_base(
     } else {
         repo.targets_dir().join(&rel)
     };
-    let bytes = crate::atomic::read_bounded(&path, target.length.min(MAX_IMAGE_BYTES))?;
+    Ok(PlannedBase {
+        from_version,
+        source: BaseSource::Target {
+            name: name.into(),
+            role,
+            path,
+            entry,
+        },
+    })
+}
+
+/// Reads a base; a repository target's bytes must match its length and every listed hash
+/// before they are used. Returns the bytes and their sha256 hex.
+fn read_base(base: &PlannedBase) -> Result<(Vec<u8>, String)> {
+    let (name, role, path, entry) = match &base.source {
+        BaseSource::File(path) => {
+            let bytes = read_image(path)?;
+            let sha = sha256_hex(&bytes);
+            return Ok((bytes, sha));
+        }
+        BaseSource::Target {
+            name,
+            role,
+            path,
+            entry,
+        } => (name, role, path, entry),
+    };
+    let mut bytes = Vec::new();
+    File::open(path)
+        .map_err(RepoError::io(path, "open"))?
+        .take(entry.length.min(MAX_IMAGE_BYTES).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(RepoError::io(path, "read"))?;
     let mismatch = |what: String| {
         RepoError::refused(
-            &path,
+            path,
             role.as_str(),
             format!("--delta-from {name:?}: the file's {what} differs from the metadata; refusing to diff against it"),
         )
     };
-    if bytes.len() as u64 != target.length {
+    let read = bytes.len() as u64;
+    if read > entry.length {
         return Err(mismatch(format!(
-            "length ({} bytes, metadata says {})",
-            bytes.len(),
-            target.length
+            "length (over {} bytes, the metadata's)",
+            entry.length
         )));
     }
-    for (alg_name, expected) in &target.hashes {
+    if read < entry.length {
+        return Err(mismatch(format!(
+            "length ({read} bytes, metadata says {})",
+            entry.length
+        )));
+    }
+    for (alg_name, expected) in &entry.hashes {
         let Some(alg) = HashAlgorithm::from_name(alg_name) else {
             continue;
         };
@@ -223,11 +272,8 @@ fn resolve_target_base(
             return Err(mismatch(alg_name.clone()));
         }
     }
-    Ok(ResolvedBase {
-        from_sha256: sha256_hex(&bytes),
-        bytes,
-        from_version,
-    })
+    let sha = sha256_hex(&bytes);
+    Ok((bytes, sha))
 }
 
 /// The name of the delta target from `from_version` to the full target `to`.
@@ -236,7 +282,12 @@ pub fn delta_target_name(to: &str, from_version: &str) -> String {
 }
 
 /// The custom of a delta target: the full target's fields, `type: delta` and what it applies to.
-fn delta_custom(full: &Option<Value>, to: &str, base: &ResolvedBase) -> Result<Value> {
+fn delta_custom(
+    full: &Option<Value>,
+    to: &str,
+    from_version: &str,
+    from_sha256: &str,
+) -> Result<Value> {
     let mut custom: TargetCustom = match full {
         Some(v) => TargetCustom::deserialize(v)
             .map_err(|e| RepoError::Usage(format!("custom fields: {e}")))?,
@@ -249,8 +300,8 @@ fn delta_custom(full: &Option<Value>, to: &str, base: &ResolvedBase) -> Result<V
     }
     custom.image_type = Some(ImageType::Delta);
     custom.delta = Some(DeltaInfo {
-        from_version: base.from_version.clone(),
-        from_sha256: base.from_sha256.clone(),
+        from_version: from_version.to_string(),
+        from_sha256: from_sha256.to_string(),
         format: TUFOTA_DELTA_FORMAT.to_string(),
         to: to.to_string(),
         extra: Default::default(),
@@ -261,9 +312,11 @@ fn delta_custom(full: &Option<Value>, to: &str, base: &ResolvedBase) -> Result<V
     serde_json::to_value(&custom).map_err(|e| RepoError::Usage(format!("custom fields: {e}")))
 }
 
-/// `add` of one full image plus one delta target per base: every base is resolved and checked
-/// and every patch generated before anything is staged, then the full image and the patches
-/// are staged in one batch (removed again on failure) and listed in one draft save.
+/// `add` of one full image plus one delta target per base. Every base is looked up (names,
+/// versions) first; then, one base at a time in memory, read, checked and diffed into a
+/// temporary file under `staged/`; only then are the full image and the patches staged in
+/// one batch (removed again on failure) and listed in one draft save. A refusal at any point
+/// leaves `metadata/`, `targets/` and the drafts as they were.
 pub fn add_with_deltas(
     repo: &Repository,
     full: &NewTarget,
@@ -275,19 +328,26 @@ pub fn add_with_deltas(
     let published = Published::load(repo)?;
     let consistent = published.consistent();
     let mut editor = TargetsEditor::new(repo, &published);
-    let mut resolved = Vec::new();
+    let mut planned = Vec::new();
+    let mut names = vec![full.name.clone()];
     for base in bases {
-        resolved.push(match base {
-            DeltaBase::Target(name) => resolve_target_base(repo, consistent, &mut editor, name)?,
-            DeltaBase::File { path, from_version } => {
-                let bytes = read_image(path)?;
-                ResolvedBase {
-                    from_sha256: sha256_hex(&bytes),
-                    bytes,
-                    from_version: from_version.clone(),
-                }
-            }
-        });
+        let plan = match base {
+            DeltaBase::Target(name) => plan_target_base(repo, consistent, &mut editor, name)?,
+            DeltaBase::File { path, from_version } => PlannedBase {
+                from_version: from_version.clone(),
+                source: BaseSource::File(path.clone()),
+            },
+        };
+        let name = delta_target_name(&full.name, &plan.from_version);
+        validate_target_name(&name)?;
+        if names.contains(&name) {
+            return Err(RepoError::TargetName {
+                name,
+                reason: "two --delta-from bases have the same version".into(),
+            });
+        }
+        names.push(name);
+        planned.push(plan);
     }
     drop(editor);
     let new_bytes = read_image(&full.source)?;
@@ -298,29 +358,23 @@ pub fn add_with_deltas(
     let mut files = vec![full.clone()];
     let mut customs = vec![(full.name.clone(), custom.clone())];
     let mut temps = Vec::new();
-    for base in &resolved {
-        let name = delta_target_name(&full.name, &base.from_version);
-        validate_target_name(&name)?;
-        if customs.iter().any(|(n, _)| *n == name) {
-            return Err(RepoError::TargetName {
-                name,
-                reason: "two --delta-from bases have the same version".into(),
-            });
-        }
+    for (plan, name) in planned.iter().zip(names.iter().skip(1)) {
+        let (base_bytes, base_sha) = read_base(plan)?;
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-delta-")
             .tempfile_in(&work)
             .map_err(RepoError::io(&work, "create a temporary file in"))?;
         set_mode(tmp.as_file(), tmp.path(), 0o644)?;
-        let tmp = generate_into(&base.bytes, &new_bytes, tmp, Path::new(&name))?;
+        let tmp = generate_into(&base_bytes, &new_bytes, tmp, Path::new(name))?;
         files.push(NewTarget {
             source: tmp.path().to_path_buf(),
             name: name.clone(),
         });
-        customs.push((name, Some(delta_custom(&custom, &full.name, base)?)));
+        let delta = delta_custom(&custom, &full.name, &plan.from_version, &base_sha)?;
+        customs.push((name.clone(), Some(delta)));
         temps.push(tmp);
     }
-    drop(resolved);
+    drop(new_bytes);
     let staged = stage_files(repo, consistent, &files, extra_hashes, mode)?;
     // The full image must be the bytes the patches were made to produce.
     let full_sha = staged

@@ -373,6 +373,11 @@ fn bad_delta_bases_are_refused_and_change_nothing() {
     ];
     refused(two, 2, "exactly one file");
 
+    // Two bases of the same version would make two deltas of one name.
+    let mut same = add_from("sim-1/system/1.0/full.img");
+    same.push(format!("{}=1.0", s(&d.join("v10.img"))));
+    refused(same, 1, "same version");
+
     // The published base's bytes tampered (a new file renamed over it, as an attacker with
     // write access to targets/ would): refused before diffing.
     let targets = published_targets(&repo);
@@ -392,5 +397,16 @@ fn bad_delta_bases_are_refused_and_change_nothing() {
     std::fs::write(d.join("short"), &v10[..1000]).unwrap();
     std::fs::rename(d.join("short"), &file).unwrap();
     refused(add_from("sim-1/system/1.0/full.img"), 1, "length");
-    assert!(repo.join("targets").is_dir());
+    // Longer than listed: refused on length too.
+    let mut long = v10.clone();
+    long.push(0);
+    std::fs::write(d.join("long"), &long).unwrap();
+    std::fs::rename(d.join("long"), &file).unwrap();
+    refused(add_from("sim-1/system/1.0/full.img"), 1, "length (over");
+    // With the real bytes back, the same command succeeds.
+    std::fs::write(d.join("good"), &v10).unwrap();
+    std::fs::rename(d.join("good"), &file).unwrap();
+    let args = add_from("sim-1/system/1.0/full.img");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&argv);
 }
