@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-python.sh
 export TUFOTA_PYTHON="$PWD/.venv/bin/python"
-cargo test --workspace --locked "$@"
+cargo test --workspace --all-features --locked "$@"

@@ -460,8 +460,8 @@ fn succinct_suffix_len(s: &SuccinctRoles) -> usize {
     s.bit_length.div_ceil(4) as usize
 }
 
-/// Every bin name of a succinct delegation, lazily (up to 2^32 of them).
-fn succinct_bin_names(s: &SuccinctRoles) -> impl Iterator<Item = String> + '_ {
+/// Every bin name of a succinct delegation, lazily (up to 2^32 of them: take what you need).
+pub fn succinct_bin_names(s: &SuccinctRoles) -> impl Iterator<Item = String> + '_ {
     let width = succinct_suffix_len(s);
     let count = 1u64 << s.bit_length.min(32);
     (0..count).map(move |bin| format!("{}-{:0width$x}", s.name_prefix, bin))

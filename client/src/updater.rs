@@ -18,7 +18,7 @@
 //! deleted except what a verified key rotation makes stale (§5.3.11). A failure therefore
 //! leaves the directory as it was, or with newer documents that fully verified.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,10 +26,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
-use crate::metadata::{HashChecker, TargetFile};
+use crate::metadata::{Delegations, HashChecker, TargetFile};
 use crate::store::{self, MetadataStore, StoreError};
 use crate::transport::{encode_path_segment, join_url, Mirror, Transport, TransportError};
-use crate::trust::{roles_for_target, TrustError, TrustedMetadata};
+use crate::trust::{roles_for_target, succinct_bin_names, TrustError, TrustedMetadata};
 
 /// Byte caps for metadata whose length no signed document gives (spec §5: "an upper bound
 /// on the number of bytes downloaded"). Defaults are python-tuf's.
@@ -388,6 +388,58 @@ impl Updater {
             to_visit.extend(children);
         }
         Ok(None)
+    }
+
+    /// Every target the trusted metadata vouches for, for a device that must choose among
+    /// them rather than look one up by name. Each role reachable from `targets` is loaded in
+    /// the same pre-order as a lookup (each once, at most
+    /// [`UpdaterConfig::max_delegations`] roles), and every name found is then resolved by
+    /// [`Self::target_info`]: so a target is returned only as the role a single lookup would
+    /// trust for it, and a name listed by a role not delegated that path is never returned.
+    pub fn all_targets(&mut self) -> Result<Vec<TargetInfo>, UpdateError> {
+        if !self.refreshed {
+            return Err(UpdateError::NotRefreshed);
+        }
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        let mut to_visit: Vec<(String, String)> = vec![("targets".into(), "root".into())];
+        let mut visited: HashSet<String> = HashSet::new();
+        let budget = self.config.max_delegations;
+        while let Some((role, delegator)) = to_visit.pop() {
+            if visited.len() >= budget {
+                break;
+            }
+            if !visited.insert(role.clone()) {
+                continue;
+            }
+            self.load_targets(&role, &delegator)?;
+            let Some(targets) = self.trusted.targets(&role) else {
+                continue;
+            };
+            names.extend(targets.signed().targets.keys().cloned());
+            let children: Vec<String> = match &targets.signed().delegations {
+                Some(Delegations {
+                    roles: Some(roles), ..
+                }) => roles.iter().map(|r| r.name.clone()).collect(),
+                Some(Delegations {
+                    succinct_roles: Some(succinct),
+                    ..
+                }) => succinct_bin_names(succinct).take(budget).collect(),
+                _ => Vec::new(),
+            };
+            to_visit.extend(
+                children
+                    .into_iter()
+                    .rev()
+                    .map(|child| (child, role.clone())),
+            );
+        }
+        let mut found = Vec::new();
+        for name in names {
+            if let Some(info) = self.target_info(&name)? {
+                found.push(info);
+            }
+        }
+        Ok(found)
     }
 
     /// Where `info` is (or will be) stored in `target_dir`.

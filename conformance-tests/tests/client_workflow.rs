@@ -438,3 +438,31 @@ fn url_of_dir(dir: &std::path::Path) -> String {
     }
     s
 }
+
+#[test]
+fn all_targets_lists_delegated_targets_only_where_a_lookup_would_trust_them() {
+    let mut env = Env::new();
+    env.repo.delegate("targets", "apps", &["apps/*"], false);
+    env.repo.delegate("targets", "bins", &["*"], false);
+    env.repo.add_target("targets", "top.img", b"top");
+    env.repo.add_target("apps", "apps/a.img", b"a");
+    // "apps" lists a path it was not delegated: a lookup never trusts it from there.
+    env.repo.add_target("apps", "system/evil.img", b"evil");
+    env.repo.add_target("bins", "b.img", b"b");
+    env.repo.publish();
+    let mut u = env.refresh().expect("refresh");
+    let listed: Vec<(String, String)> = u
+        .all_targets()
+        .expect("all targets")
+        .into_iter()
+        .map(|t| (t.name, t.role))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("apps/a.img".to_string(), "apps".to_string()),
+            ("b.img".to_string(), "bins".to_string()),
+            ("top.img".to_string(), "targets".to_string()),
+        ]
+    );
+}

@@ -39,7 +39,7 @@ fn transport_config(config: &DeviceConfig) -> TransportConfig {
 }
 
 /// Refreshes the trusted metadata from the configured mirror (TUF spec §5.3–§5.6) and
-/// returns the verified top-level targets with a source for their bytes.
+/// returns every verified target (top-level and delegated) with a source for their bytes.
 pub fn refresh(
     config: &DeviceConfig,
 ) -> Result<(Vec<(String, TargetFile)>, MirrorSource), CliError> {
@@ -57,16 +57,11 @@ pub fn refresh(
     .map_err(refresh_failed)?;
     updater.refresh().map_err(refresh_failed)?;
     let targets = updater
-        .trusted()
-        .targets("targets")
-        .map(|t| {
-            t.signed()
-                .targets
-                .iter()
-                .map(|(n, f)| (n.clone(), f.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .all_targets()
+        .map_err(refresh_failed)?
+        .into_iter()
+        .map(|info| (info.name, info.file))
+        .collect();
     let targets_base =
         directory_url(&config.mirrors.targets).map_err(bad_url("config mirrors.targets"))?;
     let consistent = updater.trusted().root().signed().consistent_snapshot();
