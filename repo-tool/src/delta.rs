@@ -315,8 +315,9 @@ fn delta_custom(
 /// `add` of one full image plus one delta target per base. Every base is looked up (names,
 /// versions) first; then, one base at a time in memory, read, checked and diffed into a
 /// temporary file under `staged/`; only then are the full image and the patches staged in
-/// one batch (removed again on failure) and listed in one draft save. A refusal at any point
-/// leaves `metadata/`, `targets/` and the drafts as they were.
+/// one batch (removed again on failure) and listed in one draft save. A refused base leaves
+/// `metadata/`, `targets/` and the drafts as they were. If NEW_FILE changed during generation
+/// the command fails after staging, leaving its files (listed by no metadata) in place.
 pub fn add_with_deltas(
     repo: &Repository,
     full: &NewTarget,
