@@ -16,3 +16,22 @@ for kt in ed25519 ecdsa rsa; do
 done
 cp "$fx"/repo/metadata/*.json corpus/metadata_parse/
 echo "seeded $(ls corpus/metadata_parse | wc -l) metadata and $(ls corpus/trust_chain | wc -l) chain inputs"
+
+# delta_apply: real patches against the fuzz target's fixed 4 KiB base, so mutations reach the
+# record decoder instead of stopping at the base-hash check.
+mkdir -p corpus/delta_apply
+python3 - "$fx" <<'PY'
+import sys
+d = sys.argv[1]
+base = bytes(((i * 2654435761) & 0xFFFFFFFF) >> 13 & 0xFF for i in range(4096))
+open(f"{d}/base", "wb").write(base)
+new1 = bytearray(base); new1[100:140] = b"tufota fuzz seed: a changed region here"[:40]
+open(f"{d}/new1", "wb").write(bytes(new1))
+open(f"{d}/new2", "wb").write(base[:1000] + b"inserted bytes" * 20 + base[1000:3000])
+open(f"{d}/new3", "wb").write(b"")
+PY
+(cd .. && cargo build -q --release -p tufota-delta --features cli)
+for n in 1 2 3; do
+  ../target/release/tufota-delta diff "$fx/base" "$fx/new$n" "corpus/delta_apply/seed$n" >/dev/null
+done
+echo "seeded $(ls corpus/delta_apply | wc -l) delta patches"
