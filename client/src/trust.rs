@@ -487,7 +487,7 @@ fn succinct_bin_for(s: &SuccinctRoles, target_path: &str) -> String {
 /// searched, each with its `terminating` flag (§5.6.7.2). Succinct bins are terminating.
 pub fn roles_for_target(delegations: &Delegations, target_path: &str) -> Vec<(String, bool)> {
     if let Some(roles) = &delegations.roles {
-        let path_hash = hex_lower(&sha256_of(target_path));
+        let path_hash = hex::encode(sha256_of(target_path));
         return roles
             .iter()
             .filter(|r| {
@@ -506,10 +506,6 @@ pub fn roles_for_target(delegations: &Delegations, target_path: &str) -> Vec<(St
         Some(s) => vec![(succinct_bin_for(s, target_path), true)],
         None => Vec::new(),
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 /// Shell-style matching of a delegation path pattern, as python-tuf does it: pattern and path

@@ -18,9 +18,11 @@ use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use super::{canonical_json, KeyError, MetadataError, SignatureError};
 
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// Algorithm identifiers of SubjectPublicKeyInfo (RFC 5480, RFC 8017), shared with signing.
+pub(super) const OID_EC_PUBLIC_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(super) const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+pub(super) const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// A key as listed in root or in a delegation. Unknown fields are kept so that the key
 /// re-serialises to what its author wrote.

@@ -10,11 +10,8 @@ use spki::der::asn1::BitString;
 use spki::der::{Any, Encode};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 
+use super::key::{OID_EC_PUBLIC_KEY, OID_P256, OID_RSA};
 use super::{key_id_of, Key, KeyError, KeyVal};
-
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Something that signs canonical bytes on behalf of one key.
 pub trait Signer {
