@@ -161,9 +161,8 @@ pub fn tuftool(
     Ok(measured)
 }
 
-/// python-tuf ngclient (python/download.py): `Updater.refresh`, then `get_targetinfo` and
-/// `download_target` per name. The root is copied into the metadata directory first (not
-/// timed), which is how ngclient is given its trusted root.
+/// python-tuf ngclient (python/download.py): `Updater(bootstrap=ROOT)`, `refresh`, then
+/// `get_targetinfo` and `download_target` per name.
 pub fn python_tuf(
     runner: &mut Runner,
     tools: &Tools,
@@ -173,9 +172,9 @@ pub fn python_tuf(
     let targets = scenario.state.join("targets");
     fs::create_dir_all(&metadata)?;
     fs::create_dir_all(&targets)?;
-    fs::copy(scenario.root, metadata.join("root.json"))?;
     let mut args: Vec<OsString> = vec![
         tools.python_scripts.join("download.py").into(),
+        scenario.root.into(),
         metadata.into(),
         scenario.base_url.into(),
         targets.clone().into(),
