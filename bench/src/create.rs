@@ -6,6 +6,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{TimeDelta, Utc};
+
 use crate::inputs::Keys;
 use crate::measure::{Measurement, Runner};
 use crate::{BenchResult, Tools};
@@ -103,7 +105,12 @@ pub fn tuftool(
 ) -> BenchResult<Outcome> {
     std::fs::create_dir_all(out)?;
     let root = out.join("root.json");
-    let expires = format!("in {EXPIRES_DAYS} days");
+    // An absolute time in the spec's form: with a relative one ('in 30 days') tuftool writes
+    // nanoseconds ("…T22:51:25.981054924Z"), which TUF's YYYY-MM-DDTHH:MM:SSZ does not allow
+    // and tufota refuses.
+    let expires = (Utc::now() + TimeDelta::days(EXPIRES_DAYS.into()))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let mut steps = vec![
         args([OsString::from("root"), "init".into(), root.clone().into()]),
         args([

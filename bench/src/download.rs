@@ -4,56 +4,10 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use crate::measure::{Measurement, Runner};
 use crate::{BenchResult, Tools};
-
-/// `repo-tool serve` on 127.0.0.1 with a free port (thread per connection, keep-alive, GET
-/// and HEAD): stopped when dropped.
-pub struct Server {
-    child: Child,
-    pub base_url: String,
-}
-
-impl Server {
-    pub fn start(repo_tool: &Path, repo: &Path) -> BenchResult<Server> {
-        let mut child = Command::new(repo_tool)
-            .arg("serve")
-            .arg(repo)
-            .args(["--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout).read_line(&mut line)?;
-        }
-        // "serving REPO on http://127.0.0.1:PORT"
-        let Some(base_url) = line
-            .trim()
-            .rsplit(" on ")
-            .next()
-            .filter(|u| u.starts_with("http://"))
-        else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("repo-tool serve printed {line:?}, not its address").into());
-        };
-        let base_url = base_url.to_string();
-        Ok(Server { child, base_url })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What each run gets: the served repository, its trusted root and the names to download.
 pub struct Scenario<'a> {

@@ -33,7 +33,7 @@ pub fn write_targets(dir: &Path, count: usize, size: usize) -> BenchResult<()> {
 
 /// One signing key per top-level role, in both forms the tools read.
 pub struct RoleKey {
-    /// PKCS#8 PEM, as `repo-tool key generate` writes it (repo-tool, python-tuf).
+    /// PKCS#8 PEM, as `openssl genpkey` writes it (repo-tool, python-tuf).
     pub pem: PathBuf,
     /// The same key as PKCS#8 DER (tuftool reads ed25519 keys only in this form).
     pub der: PathBuf,
@@ -47,19 +47,21 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Generates the four keys with `repo-tool key generate --type ed25519`.
-    pub fn generate(repo_tool: &Path, dir: &Path) -> BenchResult<Keys> {
+    /// Generates the four keys with `openssl genpkey -algorithm ed25519`: PKCS#8 v1, the
+    /// form all three tools read (pyca/cryptography, which python-tuf signs with, refuses
+    /// the v2 documents ring and `repo-tool key generate` write).
+    pub fn generate(dir: &Path) -> BenchResult<Keys> {
         fs::create_dir_all(dir)?;
         let one = |role: &str| -> BenchResult<RoleKey> {
             let pem_path = dir.join(format!("{role}.pem"));
             let der_path = dir.join(format!("{role}.der"));
-            let output = Command::new(repo_tool)
-                .args(["key", "generate", "--type", "ed25519"])
+            let output = Command::new("openssl")
+                .args(["genpkey", "-algorithm", "ed25519", "-out"])
                 .arg(&pem_path)
                 .output()?;
             if !output.status.success() {
                 return Err(format!(
-                    "repo-tool key generate {role}: {}",
+                    "openssl genpkey {role}: {}",
                     String::from_utf8_lossy(&output.stderr).trim()
                 )
                 .into());

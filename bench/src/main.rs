@@ -16,6 +16,7 @@ mod download;
 mod inputs;
 mod measure;
 mod report;
+mod server;
 mod sizes;
 
 use std::error::Error;
@@ -26,10 +27,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use download::{Scenario, Server};
+use download::Scenario;
 use inputs::Keys;
 use measure::{Measurement, Runner};
 use report::Row;
+use server::Server;
 
 pub type BenchResult<T> = Result<T, Box<dyn Error>>;
 
@@ -107,7 +109,7 @@ fn run(options: &Options) -> BenchResult<()> {
     };
     let work = prepare_work_dir(&options.work)?;
     let mut runner = Runner::new(options.gnu_time.clone(), &work.join("logs"))?;
-    let keys = Keys::generate(&tools.repo_tool, &work.join("keys"))?;
+    let keys = Keys::generate(&work.join("keys"))?;
     let limit = Duration::from_secs(options.create_limit);
 
     let mut out = String::new();
@@ -184,7 +186,7 @@ fn run(options: &Options) -> BenchResult<()> {
     }
 
     let served_repo = served_repo.ok_or("the served repository was not created")?;
-    let server = Server::start(&tools.repo_tool, &served_repo)?;
+    let server = Server::start(&served_repo)?;
     progress(&format!(
         "serving {} on {}",
         served_repo.display(),
@@ -254,8 +256,8 @@ DER for tuftool, which reads ed25519 keys only in that form), threshold 1 per ro
 consistent snapshots, every role expiring in 30 days. Targets are hard-linked by repo-tool \
 and the python-tuf script, symlinked by tuftool. Wall time is measured around each process \
 (summed over a tool's processes), peak RSS is GNU time's %M (the largest of a tool's \
-processes). The download scenarios serve repo-tool's repository with `repo-tool serve` \
-(keep-alive) on 127.0.0.1. \"checked\": the tool's repository passes `repo-tool verify` \
+processes). The download scenarios serve repo-tool's repository over HTTP/1.1 with keep-alive and \
+TCP_NODELAY on 127.0.0.1 (the bench's own static server). \"checked\": the tool's repository passes `repo-tool verify` \
 (every signature, hash and length, as a device checks them).\n";
 
 fn header(tools: &Tools, options: &Options) -> BenchResult<String> {
