@@ -30,7 +30,7 @@ use clap::Parser;
 use download::Scenario;
 use inputs::Keys;
 use measure::{Measurement, Runner};
-use report::Row;
+use report::{Outcome, Row};
 use server::Server;
 
 pub type BenchResult<T> = Result<T, Box<dyn Error>>;
@@ -138,7 +138,7 @@ fn run(options: &Options) -> BenchResult<()> {
             &targets_dir,
             &repo_tool_out,
             limit,
-        )?;
+        );
         progress(&format!("create {count}: tuftool"));
         let tuftool_out = base.join("tuftool");
         let tuftool = create::tuftool(
@@ -148,28 +148,34 @@ fn run(options: &Options) -> BenchResult<()> {
             &targets_dir,
             &tuftool_out,
             limit,
-        )?;
+        );
         progress(&format!("create {count}: python-tuf"));
         let python_out = base.join("python-tuf");
         let python =
-            create::python_tuf(&mut runner, &tools, &keys, &targets_dir, &python_out, limit)?;
+            create::python_tuf(&mut runner, &tools, &keys, &targets_dir, &python_out, limit);
 
         let rows = vec![
-            Row {
-                tool: "repo-tool (init, add DIR, publish)".into(),
-                note: check_repository(&tools, &repo_tool_out, count, repo_tool.is_some()),
-                result: repo_tool,
-            },
-            Row {
-                tool: "tuftool (root ×11, create)".into(),
-                note: check_repository(&tools, &tuftool_out.join("repo"), count, tuftool.is_some()),
-                result: tuftool,
-            },
-            Row {
-                tool: "python-tuf Metadata API".into(),
-                note: check_repository(&tools, &python_out, count, python.is_some()),
-                result: python,
-            },
+            create_row(
+                "repo-tool (init, add DIR, publish)",
+                repo_tool,
+                &tools,
+                &repo_tool_out,
+                count,
+            ),
+            create_row(
+                "tuftool (root ×11, create)",
+                tuftool,
+                &tools,
+                &tuftool_out.join("repo"),
+                count,
+            ),
+            create_row(
+                "python-tuf Metadata API",
+                python,
+                &tools,
+                &python_out,
+                count,
+            ),
         ];
         if options.sizes.contains(&count) {
             out.push_str(&report::scenario_table(
@@ -180,7 +186,10 @@ fn run(options: &Options) -> BenchResult<()> {
             out.push('\n');
             print_partial(&out);
         }
-        if count == options.served_targets {
+        let repo_tool_made_it = rows
+            .first()
+            .is_some_and(|row| matches!(row.outcome, Outcome::Measured(_)));
+        if count == options.served_targets && repo_tool_made_it {
             served_repo = Some(repo_tool_out);
         }
     }
@@ -224,7 +233,7 @@ fn run(options: &Options) -> BenchResult<()> {
             }
             rows.push(Row {
                 tool: label.into(),
-                result: Measurement::median(runs),
+                outcome: Measurement::median(runs).map_or(Outcome::TimedOut, Outcome::Measured),
                 note: format!("median of {}", options.runs.max(1)),
             });
         }
@@ -261,7 +270,7 @@ TCP_NODELAY on 127.0.0.1 (the bench's own static server). \"checked\": the tool'
 (every signature, hash and length, as a device checks them).\n";
 
 fn header(tools: &Tools, options: &Options) -> BenchResult<String> {
-    let version = |program: &Path, args: &[&str]| -> String {
+    let stdout_of = |program: &Path, args: &[&str]| -> String {
         Command::new(program)
             .args(args)
             .output()
@@ -269,8 +278,8 @@ fn header(tools: &Tools, options: &Options) -> BenchResult<String> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_else(|| "?".into())
     };
-    let tuftool = version(&tools.tuftool, &["--version"]);
-    let python_tuf = version(
+    let tuftool = stdout_of(&tools.tuftool, &["--version"]);
+    let python_tuf = stdout_of(
         &tools.python,
         &[
             "-c",
@@ -281,24 +290,55 @@ fn header(tools: &Tools, options: &Options) -> BenchResult<String> {
         .map(|n| n.get())
         .unwrap_or(0);
     let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let open_files = stdout_of(Path::new("sh"), &["-c", "ulimit -n"]);
     Ok(format!(
         "## tufota vs peers\n\n\
-         {cores} cores, load average at start {}; {} bytes per target; tools: {} (this tree), \
+         {cores} cores, load average at start {}; open-file limit {open_files}; {} bytes per \
+         target; tools: {} (this tree), \
          {tuftool}, python-tuf {python_tuf}.\n\n",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
             .join(" "),
         options.target_bytes,
-        version(&tools.repo_tool, &["--version"]),
+        stdout_of(&tools.repo_tool, &["--version"]),
     ))
 }
 
-/// `repo-tool verify` on a tool's output, as a note: "checked (N targets)" or the problem.
-fn check_repository(tools: &Tools, repo: &Path, expected: usize, created: bool) -> String {
-    if !created {
-        return "stopped at the time limit".into();
+/// The row of one tool's "create" result: a failure becomes a note, not the end of the run
+/// (tuftool fails at 100k files when the open-file limit is below the file count).
+fn create_row(
+    tool: &str,
+    result: BenchResult<Option<Measurement>>,
+    tools: &Tools,
+    repo: &Path,
+    count: usize,
+) -> Row {
+    let (outcome, note) = match result {
+        Ok(Some(m)) => (Outcome::Measured(m), check_repository(tools, repo, count)),
+        Ok(None) => (Outcome::TimedOut, "stopped at the time limit".into()),
+        Err(e) => {
+            let text = e.to_string();
+            let first_error = text
+                .lines()
+                .skip(1)
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or(&text)
+                .trim()
+                .replace('|', "/");
+            progress(&format!("{tool} failed: {text}"));
+            (Outcome::Failed, format!("failed: {first_error}"))
+        }
+    };
+    Row {
+        tool: tool.into(),
+        outcome,
+        note,
     }
+}
+
+/// `repo-tool verify` on a tool's output, as a note: "checked (N targets)" or the problem.
+fn check_repository(tools: &Tools, repo: &Path, expected: usize) -> String {
     let output = match Command::new(&tools.repo_tool)
         .arg("verify")
         .arg(repo)

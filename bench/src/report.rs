@@ -6,10 +6,28 @@ use std::time::Duration;
 use crate::measure::Measurement;
 use crate::sizes::Sizes;
 
-/// One row: a tool and its result (`None`: stopped at the time limit).
+/// What became of one tool in one scenario.
+pub enum Outcome {
+    Measured(Measurement),
+    /// Stopped at the time limit.
+    TimedOut,
+    /// The tool exited non-zero (the row's note says why).
+    Failed,
+}
+
+impl Outcome {
+    fn measured(&self) -> Option<Measurement> {
+        match self {
+            Outcome::Measured(m) => Some(*m),
+            Outcome::TimedOut | Outcome::Failed => None,
+        }
+    }
+}
+
+/// One row: a tool and its outcome.
 pub struct Row {
     pub tool: String,
-    pub result: Option<Measurement>,
+    pub outcome: Outcome,
     pub note: String,
 }
 
@@ -48,10 +66,10 @@ pub fn scenario_table(title: &str, rows: &[Row], limit: Duration) -> String {
         "| tool | wall time | peak RSS | time vs tufota | RSS vs tufota | notes |"
     );
     let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | --- |");
-    let baseline = rows.first().and_then(|r| r.result);
+    let baseline = rows.first().and_then(|r| r.outcome.measured());
     for (index, row) in rows.iter().enumerate() {
-        let (wall, rss, time_ratio, rss_ratio) = match (row.result, baseline) {
-            (Some(m), Some(base)) => (
+        let (wall, rss, time_ratio, rss_ratio) = match (&row.outcome, baseline) {
+            (Outcome::Measured(m), Some(base)) => (
                 seconds(m.wall),
                 mib(m.peak_rss_kib),
                 if index == 0 {
@@ -65,19 +83,22 @@ pub fn scenario_table(title: &str, rows: &[Row], limit: Duration) -> String {
                     ratio(m.peak_rss_kib as f64, base.peak_rss_kib as f64)
                 },
             ),
-            (Some(m), None) => (seconds(m.wall), mib(m.peak_rss_kib), "–".into(), "–".into()),
-            (None, Some(base)) => (
+            (Outcome::Measured(m), None) => {
+                (seconds(m.wall), mib(m.peak_rss_kib), "–".into(), "–".into())
+            }
+            (Outcome::TimedOut, Some(base)) => (
                 format!("> {}", seconds(limit)),
                 "–".into(),
                 format!("> {}", ratio(limit.as_secs_f64(), base.wall.as_secs_f64())),
                 "–".into(),
             ),
-            (None, None) => (
+            (Outcome::TimedOut, None) => (
                 format!("> {}", seconds(limit)),
                 "–".into(),
                 "–".into(),
                 "–".into(),
             ),
+            (Outcome::Failed, _) => ("failed".into(), "–".into(), "–".into(), "–".into()),
         };
         let _ = writeln!(
             out,
