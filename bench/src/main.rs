@@ -319,11 +319,11 @@ fn create_row(
         Ok(None) => (Outcome::TimedOut, "stopped at the time limit".into()),
         Err(e) => {
             let text = e.to_string();
-            let first_error = text
-                .lines()
-                .skip(1)
-                .find(|line| !line.trim().is_empty())
-                .unwrap_or(&text)
+            // "LABEL: FIRST STDERR LINE" is the error's first line (Runner::run_limited).
+            let first_line = text.lines().next().unwrap_or_default();
+            let first_error = first_line
+                .split_once(": ")
+                .map_or(first_line, |(_, said)| said)
                 .trim()
                 .replace('|', "/");
             progress(&format!("{tool} failed: {text}"));

@@ -99,15 +99,17 @@ impl Runner {
             return Ok(None);
         }
         if !status.success() {
+            // First line: what the tool said first (its error, not a backtrace's tail).
             let stderr = fs::read_to_string(&err_file).unwrap_or_default();
-            let mut tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-            tail.reverse();
+            let first = stderr
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("no output on stderr");
             return Err(format!(
-                "{label}: {} exited with {status}; output in {} and {}:\n{}",
+                "{label}: {first}\n{} exited with {status}; output in {} and {}",
                 program.display(),
                 out_file.display(),
                 err_file.display(),
-                tail.join("\n")
             )
             .into());
         }
