@@ -73,6 +73,7 @@ mod decode;
 mod error;
 #[cfg(feature = "generate")]
 mod generate;
+mod hasher;
 mod header;
 mod pipe;
 mod record;
