@@ -77,6 +77,7 @@ impl CliError {
             CliError::Config(_)
             | CliError::UnknownComponent { .. }
             | CliError::NotSimulated { .. } => 2,
+            CliError::Refresh(_) => 3,
             CliError::Engine(e) => match e.as_ref() {
                 EngineError::Install(InstallError::Fetch { .. }) => 3,
                 EngineError::Install(
