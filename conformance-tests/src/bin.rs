@@ -17,6 +17,18 @@ fn profile_dir() -> PathBuf {
         .unwrap_or_else(|| panic!("{} is not under target/<profile>/deps", exe.display()))
 }
 
+/// Variables cargo sets for a test process (besides `CARGO_PKG_*` and `CARGO_BIN_EXE_*`),
+/// not settings of cargo itself.
+const SET_FOR_TESTS: [&str; 7] = [
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+];
+
 fn build_once() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -41,6 +53,19 @@ fn build_once() -> &'static PathBuf {
             .arg(target_dir);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             command.arg("--release");
+        }
+        // Cargo gives a running test its package's variables (CARGO_MANIFEST_DIR, ...).
+        // Passed on, they change what build scripts see (ring reruns on
+        // CARGO_MANIFEST_DIR), and every `cargo test` would then rebuild the binaries and
+        // their dependencies from scratch.
+        for (name, _) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if SET_FOR_TESTS.contains(&name)
+                || name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_EXE_")
+            {
+                command.env_remove(name);
+            }
         }
         let status = command
             .status()
