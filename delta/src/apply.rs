@@ -16,11 +16,11 @@ use crate::LZMA_DICT_SIZE;
 
 /// Bytes moved per step of the hot loop (diff add, hash, write).
 const CHUNK: usize = 128 * 1024;
-/// Size of the base-image read cache; records mostly walk the base forwards, so one
-/// refill serves many small records.
-const BASE_CACHE: usize = 256 * 1024;
-/// Smallest read of the base on a cache miss.
-const MIN_BASE_READ: usize = 1024;
+/// Read windows on the base image (see `BaseReader`), and the size of each.
+const BASE_WINDOWS: usize = 16;
+const BASE_WINDOW: usize = 128 * 1024;
+/// Smallest read of the base on a miss.
+const MIN_BASE_READ: usize = 16384;
 /// Buffer between the LZMA2 decoder and the record parser (varints are read byte-wise from it).
 const STREAM_BUF: usize = 64 * 1024;
 
@@ -54,7 +54,7 @@ pub fn verify_base<B: Read + Seek>(base: &mut B, header: &PatchHeader) -> Result
     base.seek(SeekFrom::Start(0))
         .map_err(DeltaError::io("rewinding the base image"))?;
     let mut ctx = digest::Context::new(&digest::SHA256);
-    let mut buf = vec![0u8; BASE_CACHE];
+    let mut buf = vec![0u8; BASE_WINDOW * 2];
     let mut left = header.base_len;
     while left > 0 {
         let want = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
@@ -119,7 +119,7 @@ pub fn apply<B: Read + Seek, P: Read, W: Write>(
     verify_base(base, &header)?;
 
     let body = std::thread::scope(|scope| {
-        let decoder = ThreadedDecoder::start(scope, &mut patch)?;
+        let decoder = ThreadedDecoder::start(scope, &mut patch, header.algorithm)?;
         let mut stream = BufReader::with_capacity(STREAM_BUF, decoder);
         apply_records(&header, base, &mut stream, out)
     })?;
@@ -244,7 +244,7 @@ fn apply_records<B: Read + Seek, P: Read, W: Write>(
         Ok(_) => return Err(DeltaError::TrailingData { declared }),
         Err(source) => return Err(stream_error(source, record, produced)),
     }
-    // The LZMA2 stream has ended; nothing may follow it in the patch.
+    // The body (LZMA2 stream or zstd frame) has ended; nothing may follow it in the patch.
     match stream.get_mut().input_trailing() {
         Ok(false) => {}
         Ok(true) => return Err(DeltaError::TrailingData { declared }),
@@ -338,19 +338,39 @@ fn stream_error(source: io::Error, record: u64, produced: u64) -> DeltaError {
     }
 }
 
-/// Random access to the base through a small forward cache, so small records do not each
-/// cost a seek and a read system call.
+/// Random access to the base through a few read windows, so small records do not each cost a
+/// seek and a read system call.
+///
+/// bsdiff records of an executable interleave several forward walks through the base (code,
+/// read-only data, relocation tables each move by their own offsets), so one window thrashed
+/// between them: ruff's 80k records cost 72k seeks and 76k reads. Each window follows one
+/// walk: a miss right after a window's end extends that walk with doubled readahead, any other
+/// miss takes the least recently used window with a small read. Memory is fixed:
+/// [`BASE_WINDOWS`] × [`BASE_WINDOW`] bytes.
 struct BaseReader<'a, B> {
     inner: &'a mut B,
     len: u64,
-    cache: Vec<u8>,
-    cache_start: u64,
-    cache_len: usize,
+    windows: Vec<Window>,
+    /// The window that served the last request, tried first.
+    current: usize,
     /// Where `inner` is positioned, if known.
     phys: Option<u64>,
     bytes_read: u64,
-    /// Current readahead on a cache miss; see `refill_for`.
+    clock: u64,
+}
+
+struct Window {
+    buf: Vec<u8>,
+    start: u64,
+    len: usize,
     readahead: usize,
+    last_use: u64,
+}
+
+impl Window {
+    fn contains(&self, p: u64) -> bool {
+        p >= self.start && p - self.start < self.len as u64
+    }
 }
 
 impl<'a, B: Read + Seek> BaseReader<'a, B> {
@@ -358,38 +378,68 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
         BaseReader {
             inner,
             len,
-            cache: vec![0u8; BASE_CACHE],
-            cache_start: 0,
-            cache_len: 0,
+            windows: (0..BASE_WINDOWS)
+                .map(|_| Window {
+                    buf: vec![0u8; BASE_WINDOW],
+                    start: 0,
+                    len: 0,
+                    readahead: MIN_BASE_READ,
+                    last_use: 0,
+                })
+                .collect(),
+            current: 0,
             phys: None,
             bytes_read: 0,
-            readahead: MIN_BASE_READ,
+            clock: 0,
         }
+    }
+
+    /// The window holding base byte `p`, reading it in if no window does.
+    fn window_for(&mut self, p: u64, needed: u64) -> Result<&Window, DeltaError> {
+        self.clock += 1;
+        let hit = if self
+            .windows
+            .get(self.current)
+            .is_some_and(|w| w.contains(p))
+        {
+            Some(self.current)
+        } else {
+            self.windows.iter().position(|w| w.contains(p))
+        };
+        let index = match hit {
+            Some(i) => i,
+            None => self.refill_for(p, needed)?,
+        };
+        self.current = index;
+        let clock = self.clock;
+        let window = self.windows.get_mut(index).ok_or(DeltaError::Io {
+            what: "reading the base image",
+            source: io::Error::other("base window index out of range"),
+        })?;
+        window.last_use = clock;
+        Ok(window)
     }
 
     /// Fill `dst` with base bytes at `pos..pos + dst.len()`; the caller has checked that range
     /// lies within `0..len`.
     fn read_at(&mut self, pos: u64, dst: &mut [u8]) -> Result<(), DeltaError> {
-        // Records of executables jump around the base: see `refill_for`. Filling the whole
-        // cache on every miss made 80k small records of a 28 MB binary read 15 GB of base.
         let mut done = 0usize;
         while done < dst.len() {
             let p = pos + done as u64;
-            if p >= self.cache_start && p < self.cache_start + self.cache_len as u64 {
-                let off = (p - self.cache_start) as usize;
-                let src = self.cache.get(off..self.cache_len).unwrap_or_default();
-                let want = dst.get_mut(done..).unwrap_or_default();
-                let n = src.len().min(want.len());
-                want[..n].copy_from_slice(&src[..n]);
-                done += n;
-                continue;
+            let w = self.window_for(p, (dst.len() - done) as u64)?;
+            let off = usize::try_from(p - w.start).unwrap_or(usize::MAX);
+            let src = w.buf.get(off..w.len).unwrap_or_default();
+            let want = dst.get_mut(done..).unwrap_or_default();
+            let n = src.len().min(want.len());
+            if let (Some(to), Some(from)) = (want.get_mut(..n), src.get(..n)) {
+                to.copy_from_slice(from);
             }
-            self.refill_for(p, (dst.len() - done) as u64)?;
+            done += n;
         }
         Ok(())
     }
 
-    /// Hand base bytes `pos..pos + len` to `f` in slices of the cache, without copying them
+    /// Hand base bytes `pos..pos + len` to `f` in slices of a window, without copying them
     /// out; the caller has checked that range lies within `0..len`.
     fn copy_to<F>(&mut self, pos: u64, len: u64, mut f: F) -> Result<(), DeltaError>
     where
@@ -398,11 +448,9 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
         let mut done = 0u64;
         while done < len {
             let p = pos + done;
-            if p < self.cache_start || p >= self.cache_start + self.cache_len as u64 {
-                self.refill_for(p, len - done)?;
-            }
-            let off = (p - self.cache_start) as usize;
-            let avail = self.cache.get(off..self.cache_len).unwrap_or_default();
+            let w = self.window_for(p, len - done)?;
+            let off = usize::try_from(p - w.start).unwrap_or(usize::MAX);
+            let avail = w.buf.get(off..w.len).unwrap_or_default();
             let n = usize::try_from(len - done).map_or(avail.len(), |r| r.min(avail.len()));
             f(avail.get(..n).unwrap_or_default())?;
             done += n as u64;
@@ -410,33 +458,59 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
         Ok(())
     }
 
-    /// Refill the cache at `p` for a request of `needed` more bytes. Readahead doubles while
-    /// misses land right after the cache (a forward walk) and drops back to one page on a jump,
-    /// so scattered small records of an executable do not each pull in 256 KiB.
-    fn refill_for(&mut self, p: u64, needed: u64) -> Result<(), DeltaError> {
-        let sequential = p == self.cache_start + self.cache_len as u64;
-        self.readahead = if sequential {
-            (self.readahead * 2).min(BASE_CACHE)
-        } else {
-            MIN_BASE_READ
+    /// Choose a window for a miss at `p` and read into it: the window whose walk `p` continues
+    /// (readahead doubled), else the least recently used one (readahead back to the minimum).
+    fn refill_for(&mut self, p: u64, needed: u64) -> Result<usize, DeltaError> {
+        // A walk continues when `p` lands at or a little past a window's end: records skip
+        // a few changed bytes forwards far more often than they jump.
+        let continued = self.windows.iter().position(|w| {
+            let end = w.start + w.len as u64;
+            w.len > 0 && p >= end && p - end <= w.readahead as u64
+        });
+        let (index, readahead) = match continued {
+            Some(i) => {
+                let ra = self.windows.get(i).map_or(MIN_BASE_READ, |w| w.readahead);
+                (i, (ra * 2).min(BASE_WINDOW))
+            }
+            None => {
+                let lru = self
+                    .windows
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, w)| w.last_use)
+                    .map_or(0, |(i, _)| i);
+                (lru, MIN_BASE_READ)
+            }
         };
-        let needed = usize::try_from(needed).unwrap_or(BASE_CACHE);
-        let want = needed.max(self.readahead).clamp(MIN_BASE_READ, BASE_CACHE);
-        self.refill(p, want)
+        let needed = usize::try_from(needed).unwrap_or(BASE_WINDOW);
+        let want = needed.max(readahead).clamp(MIN_BASE_READ, BASE_WINDOW);
+        self.refill(index, p, want)?;
+        if let Some(w) = self.windows.get_mut(index) {
+            w.readahead = readahead;
+        }
+        Ok(index)
     }
 
-    fn refill(&mut self, p: u64, want: usize) -> Result<(), DeltaError> {
+    fn refill(&mut self, index: usize, p: u64, want: usize) -> Result<(), DeltaError> {
         if self.phys != Some(p) {
             self.inner
                 .seek(SeekFrom::Start(p))
                 .map_err(DeltaError::io("seeking in the base image"))?;
             self.phys = Some(p);
         }
+        let Some(window) = self.windows.get_mut(index) else {
+            return Err(DeltaError::Io {
+                what: "reading the base image",
+                source: io::Error::other("base window index out of range"),
+            });
+        };
+        // Emptied first: if the read fails, the window must not claim stale bytes.
+        window.len = 0;
         let avail = self.len.saturating_sub(p);
-        let want = usize::try_from(avail).map_or(want, |a| a.min(want).min(self.cache.len()));
+        let want = usize::try_from(avail).map_or(want, |a| a.min(want).min(window.buf.len()));
         let mut got = 0usize;
         while got < want {
-            let dst = self.cache.get_mut(got..want).unwrap_or_default();
+            let dst = window.buf.get_mut(got..want).unwrap_or_default();
             match self.inner.read(dst) {
                 Ok(0) => break,
                 Ok(n) => got += n,
@@ -452,8 +526,8 @@ impl<'a, B: Read + Seek> BaseReader<'a, B> {
         }
         self.phys = Some(p + got as u64);
         self.bytes_read += got as u64;
-        self.cache_start = p;
-        self.cache_len = got;
+        window.start = p;
+        window.len = got;
         if got == 0 {
             return Err(DeltaError::Io {
                 what: "reading the base image",
