@@ -81,6 +81,7 @@ impl CliError {
             | CliError::CheckinHeader(_)
             | CliError::UnknownComponent { .. }
             | CliError::NotSimulated { .. } => 2,
+            CliError::Refresh(_) => 3,
             CliError::Engine(e) => match e.as_ref() {
                 EngineError::Install(InstallError::Fetch { .. }) => 3,
                 EngineError::Install(
