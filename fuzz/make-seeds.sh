@@ -35,3 +35,24 @@ for n in 1 2 3; do
   ../target/release/tufota-delta diff "$fx/base" "$fx/new$n" "corpus/delta_apply/seed$n" >/dev/null
 done
 echo "seeded $(ls corpus/delta_apply | wc -l) delta patches"
+
+# staged_document: real drafts and a staged root as repo-tool leaves them in staged/ between
+# commands (init, delegate, add, root add-key; a signed copy of the staged root).
+mkdir -p corpus/staged_document
+(cd .. && cargo build -q -p repo-tool)
+rt=../target/debug/repo-tool k=../keys-example r="$fx/staged-repo"
+"$rt" init "$r" --root-key "$k/root-1.pem" "$k/root-2.pem" --root-threshold 2 \
+  --targets-key "$k/targets.pem" --snapshot-key "$k/snapshot.pem" --timestamp-key "$k/timestamp.pem" >/dev/null
+"$rt" publish "$r" --key "$k/targets.pem" "$k/snapshot.pem" "$k/timestamp.pem" >/dev/null
+"$rt" delegate "$r" --to components --key "$k/components.pem" --paths 'components/*' >/dev/null
+"$rt" delegate "$r" --to bins --key "$k/bins.pem" --hash-bins 4 >/dev/null
+printf 'firmware 1.0' > "$fx/fw.img"; printf 'a component' > "$fx/comp.bin"
+"$rt" add "$r" "$fx/fw.img" --name sim-1/system/1.0/full.img --version 1.0 --device-model sim-1 \
+  --rollout-percent 50 >/dev/null
+"$rt" add "$r" "$fx/comp.bin" --name components/comp.bin --custom '{"note": "seed"}' >/dev/null
+for f in "$r"/staged/*.json; do cp "$f" "corpus/staged_document/draft-$(basename "$f")"; done
+"$rt" root add-key "$r" --role root "$k/root-3.pem" >/dev/null
+cp "$r/staged/root.json" corpus/staged_document/root-unsigned.json
+"$rt" sign "$r/staged/root.json" --key "$k/root-1.pem" "$k/root-3.pem" >/dev/null
+cp "$r/staged/root.json" corpus/staged_document/root-signed.json
+echo "seeded $(ls corpus/staged_document | wc -l) staged documents"

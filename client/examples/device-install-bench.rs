@@ -2,7 +2,10 @@
 //! files-backend slot with the device engine, and compare its throughput with this
 //! machine's single-core SHA-256 speed; report the installing process's peak RSS.
 //!
-//! `cargo run --release -p tufota-client --example device-install-bench -- [--size-mib N] [--dir DIR] [--checkpoint-mib N]`
+//! `cargo run --release -p tufota-client --example device-install-bench -- [--size-mib N] [--dir DIR] [--checkpoint-mib N] [--fresh-slot]`
+//!
+//! The inactive slot starts as an existing file holding an older image (as a partition does on
+//! a device), written with O_DIRECT so none of it is cached; `--fresh-slot` starts without it.
 //!
 //! Three processes, so that each number is about one thing: the parent generates the image
 //! and measures SHA-256 over an in-memory buffer; a server child serves the image over
@@ -82,7 +85,14 @@ fn parent(args: &[String]) {
     }
     let length = size_mib << 20;
     let sha = hex::encode(ctx.finish());
+
     std::fs::write(dir.join("slots/slot-a.img"), b"factory image").unwrap();
+    // On a device the inactive slot is an allocated partition holding the previous release,
+    // not in the page cache; `--fresh-slot` measures a slot file that does not exist yet.
+    let fresh = args.iter().any(|a| a == "--fresh-slot");
+    if !fresh {
+        previous_release(&dir.join("slots/slot-b.img"), length);
+    }
     let config = format!(
         r#"device_id = "bench-1"
 model = "bench"
@@ -148,7 +158,10 @@ dir = "{d}/slots"
     let elapsed = report["elapsed_s"].as_f64().unwrap();
     let rate = length as f64 / elapsed;
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    println!("image:                 {size_mib} MiB");
+    println!(
+        "image:                 {size_mib} MiB into {} slot file",
+        if fresh { "a new" } else { "an existing" }
+    );
     println!("sha256 single core:    {:.0} MiB/s", mib(sha_speed));
     println!(
         "install (HTTP->slot):  {:.0} MiB/s in {elapsed:.2} s",
@@ -194,6 +207,29 @@ dir = "{d}/slots"
             .join(" ")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Writes `length` bytes of an older image to `path` with O_DIRECT, so that none of it is in
+/// the page cache when the install starts.
+fn previous_release(path: &Path, length: u64) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .unwrap();
+    let mut buf = vec![0x5au8; (1 << 20) + 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    let block = &mut buf[start..start + (1 << 20)];
+    let mut left = length;
+    while left > 0 {
+        let n = left.min(1 << 20) as usize;
+        file.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+    file.sync_all().unwrap();
 }
 
 fn serve(image: &Path) {

@@ -42,6 +42,10 @@ pub enum TransportError {
     },
     #[error("{url}: URL scheme {scheme:?} is not supported (http, https, file are)")]
     UnsupportedScheme { url: String, scheme: String },
+    /// A header given to [`HttpTransport::with_headers`] that would not be one valid header
+    /// line (an empty or non-token name, a value with CR, LF or other control bytes).
+    #[error("request header {name:?} refused: {reason}")]
+    BadHeader { name: String, reason: String },
 }
 
 impl TransportError {
@@ -206,6 +210,8 @@ impl<R: Read> Read for BoundedReader<R> {
 pub struct HttpTransport {
     agent: ureq::Agent,
     config: TransportConfig,
+    /// Sent with every request, after the agent's own headers (a device's check-in header).
+    headers: Vec<(String, String)>,
 }
 
 impl HttpTransport {
@@ -222,14 +228,52 @@ impl HttpTransport {
         HttpTransport {
             agent: ureq::Agent::new_with_config(agent_config),
             config,
+            headers: Vec::new(),
         }
     }
+
+    /// Sends `headers` with every request (the device's check-in header on metadata
+    /// requests). Each is checked here, once, so that a value from a configuration file can
+    /// never add a header line of its own or make every later request fail.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Result<Self, TransportError> {
+        for (name, value) in &headers {
+            check_header(name, value)?;
+        }
+        self.headers = headers;
+        Ok(self)
+    }
+}
+
+/// A header name is an RFC 9110 token; a value is visible ASCII, spaces and tabs (no CR,
+/// LF or other control bytes, no obs-text).
+fn check_header(name: &str, value: &str) -> Result<(), TransportError> {
+    let refused = |reason: &str| TransportError::BadHeader {
+        name: name.into(),
+        reason: reason.into(),
+    };
+    let token_byte = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token_byte) {
+        return Err(refused("the name is not an HTTP token"));
+    }
+    if !value
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+    {
+        return Err(refused(
+            "the value holds a control byte (CR, LF, ...) or a non-ASCII byte",
+        ));
+    }
+    Ok(())
 }
 
 impl Transport for HttpTransport {
     fn fetch(&self, url: &Url, max_len: u64) -> Result<Body, TransportError> {
         let url_s = url.as_str();
-        let response = self.agent.get(url_s).call().map_err(|e| match e {
+        let mut request = self.agent.get(url_s);
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.call().map_err(|e| match e {
             ureq::Error::Io(io) => TransportError::from_io(url_s, io),
             other => TransportError::Io {
                 url: url_s.into(),
@@ -312,6 +356,14 @@ impl DefaultTransport {
             http: HttpTransport::new(config.clone()),
             file: FileTransport::new(config),
         }
+    }
+}
+
+impl DefaultTransport {
+    /// Sends `headers` with every HTTP(S) request; `file://` reads have no headers.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Result<Self, TransportError> {
+        self.http = self.http.with_headers(headers)?;
+        Ok(self)
     }
 }
 
@@ -434,6 +486,31 @@ mod tests {
         assert_eq!(encode_path_segment("../x"), "..%2Fx");
         assert_eq!(encode_path_segment("a?b#c d"), "a%3Fb%23c%20d");
         assert_eq!(encode_path_segment("ü"), "%C3%BC");
+    }
+
+    #[test]
+    fn headers_that_would_break_the_request_are_refused() {
+        let http = || HttpTransport::new(TransportConfig::default());
+        assert!(http()
+            .with_headers(vec![("X-Tufota-Region".into(), "eu-west 1".into())])
+            .is_ok());
+        for (name, value) in [
+            ("X-Tufota-Region", "eu\r\nX-Injected: 1"),
+            ("X-Tufota-Region", "eu\n"),
+            ("X-Tufota-Region", "région"),
+            ("X Tufota", "v"),
+            ("X-Tufota:", "v"),
+            ("", "v"),
+        ] {
+            let err = http()
+                .with_headers(vec![(name.into(), value.into())])
+                .err()
+                .unwrap();
+            assert!(
+                matches!(&err, TransportError::BadHeader { name: n, .. } if n == name),
+                "{err}"
+            );
+        }
     }
 
     #[test]

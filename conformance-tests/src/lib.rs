@@ -1,6 +1,7 @@
 //! Helpers shared by the conformance tests: where the workspace is, where python-tuf is.
 #![forbid(unsafe_code)]
 
+pub mod bin;
 pub mod http;
 pub mod repo;
 

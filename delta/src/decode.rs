@@ -1,4 +1,4 @@
-//! The patch body's LZMA2 decoder on a helper thread, so decoding (the largest single cost of
+//! The patch body's decoder (LZMA2 or zstd) on a helper thread, so decoding (the largest single cost of
 //! applying an executable's patch) overlaps with applying records. The patch reader stays on
 //! the calling thread (`apply` does not require it to be `Send`): this side reads compressed
 //! chunks and hands them over; the helper hands back decoded chunks. Both channels are bounded,
@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use crate::apply::Lzma2Reader;
 use crate::error::DeltaError;
+use crate::header::Algorithm;
+use crate::ZSTD_WINDOW_LOG;
 
 /// Chunk size on both channels.
 const PIPE: usize = 64 * 1024;
@@ -45,12 +47,13 @@ impl<'p, P: Read> ThreadedDecoder<'p, P> {
     pub(crate) fn start<'scope>(
         scope: &'scope Scope<'scope, '_>,
         patch: &'p mut P,
+        algorithm: Algorithm,
     ) -> Result<Self, DeltaError> {
         let (to_worker, worker_in) = sync_channel::<Vec<u8>>(DEPTH);
         let (worker_out, from_worker) = sync_channel::<Decoded>(DEPTH);
         Builder::new()
-            .name("tufota-delta-lzma2".into())
-            .spawn_scoped(scope, move || decode(worker_in, worker_out))
+            .name("tufota-delta-decode".into())
+            .spawn_scoped(scope, move || decode(algorithm, worker_in, worker_out))
             .map_err(DeltaError::io("starting the decoder thread"))?;
         Ok(ThreadedDecoder {
             patch,
@@ -183,17 +186,52 @@ fn gone() -> io::Error {
     io::Error::other("patch decoder thread stopped")
 }
 
-/// The helper: decode until the LZMA2 end marker, an error, or this side hanging up.
-fn decode(input: Receiver<Vec<u8>>, out: SyncSender<Decoded>) {
+/// A body decoder that can hand back the compressed reader under it, to look for bytes after
+/// the body's end.
+trait BodyDecoder: Read {
+    fn input(&mut self) -> &mut BufReader<ChanReader>;
+}
+
+impl BodyDecoder for Lzma2Reader<BufReader<ChanReader>> {
+    fn input(&mut self) -> &mut BufReader<ChanReader> {
+        self.inner_mut()
+    }
+}
+
+impl BodyDecoder for zstd::stream::read::Decoder<'static, BufReader<ChanReader>> {
+    fn input(&mut self) -> &mut BufReader<ChanReader> {
+        self.get_mut()
+    }
+}
+
+fn body_decoder(
+    algorithm: Algorithm,
+    input: BufReader<ChanReader>,
+) -> io::Result<Box<dyn BodyDecoder>> {
+    Ok(match algorithm {
+        Algorithm::BsdiffLzma2 => {
+            Box::new(Lzma2Reader::new(input).map_err(|e| io::Error::other(e.to_string()))?)
+        }
+        Algorithm::BsdiffZstd => {
+            let mut d = zstd::stream::read::Decoder::with_buffer(input)?.single_frame();
+            d.window_log_max(ZSTD_WINDOW_LOG)?;
+            Box::new(d)
+        }
+    })
+}
+
+/// The helper: decode until the body's end (LZMA2 end marker, end of the zstd frame), an
+/// error, or this side hanging up.
+fn decode(algorithm: Algorithm, input: Receiver<Vec<u8>>, out: SyncSender<Decoded>) {
     let reader = ChanReader {
         rx: input,
         cur: Vec::new(),
         off: 0,
     };
-    let mut dec = match Lzma2Reader::new(BufReader::with_capacity(PIPE, reader)) {
+    let mut dec = match body_decoder(algorithm, BufReader::with_capacity(PIPE, reader)) {
         Ok(d) => d,
         Err(e) => {
-            let _ = out.send(Decoded::Fail(io::Error::other(e.to_string())));
+            let _ = out.send(Decoded::Fail(e));
             return;
         }
     };
@@ -201,8 +239,7 @@ fn decode(input: Receiver<Vec<u8>>, out: SyncSender<Decoded>) {
         let mut chunk = vec![0u8; PIPE];
         let msg = match dec.read(&mut chunk) {
             Ok(0) => {
-                let inner = dec.inner_mut();
-                let trailing = match inner.fill_buf() {
+                let trailing = match dec.input().fill_buf() {
                     Ok(rest) => !rest.is_empty(),
                     Err(_) => false,
                 };

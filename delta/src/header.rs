@@ -21,12 +21,17 @@ pub enum Algorithm {
     /// bsdiff-style records (seek, sparse diff runs, extra) interleaved in one raw LZMA2
     /// stream with a [`crate::LZMA_DICT_SIZE`] dictionary.
     BsdiffLzma2 = 1,
+    /// The same records in one zstd frame whose window is at most [`crate::ZSTD_WINDOW_LOG`]
+    /// bits: ~10% larger than LZMA2 on the corpus but decoded ~7x faster, for patches so large
+    /// that LZMA2 decoding would bound the apply rate (see `GenerateOptions::codec`).
+    BsdiffZstd = 2,
 }
 
 impl Algorithm {
     fn from_byte(b: u8) -> Result<Self, DeltaError> {
         match b {
             1 => Ok(Algorithm::BsdiffLzma2),
+            2 => Ok(Algorithm::BsdiffZstd),
             found => Err(DeltaError::UnknownAlgorithm { found }),
         }
     }

@@ -15,18 +15,20 @@
 //! | --- | --- | --- |
 //! | 0 | 8 | magic `TUFODLTA` |
 //! | 8 | 1 | format version, `1` |
-//! | 9 | 1 | algorithm, `1` = bsdiff records in raw LZMA2 ([`Algorithm::BsdiffLzma2`]) |
+//! | 9 | 1 | algorithm: `1` = bsdiff records in raw LZMA2 ([`Algorithm::BsdiffLzma2`]), `2` = the same records in one zstd frame ([`Algorithm::BsdiffZstd`]) |
 //! | 10 | 2 | reserved, must be `0` |
 //! | 12 | 8 | base length (u64) |
 //! | 20 | 32 | base sha256 |
 //! | 52 | 8 | result length (u64) |
 //! | 60 | 32 | result sha256 |
 //!
-//! The body is one raw LZMA2 stream (no .xz container, no check: the sha256s cover integrity)
-//! ending with LZMA2's end marker; nothing may follow it. Its dictionary size is not in the
-//! patch: the format fixes it at [`LZMA_DICT_SIZE`] = 8 MiB and the applier allocates exactly
-//! that, so no patch can make a device allocate more. Decompressed, the body is a sequence of
-//! records:
+//! With algorithm 1 the body is one raw LZMA2 stream (no .xz container, no check: the sha256s
+//! cover integrity) ending with LZMA2's end marker; nothing may follow it. Its dictionary size
+//! is not in the patch: the format fixes it at [`LZMA_DICT_SIZE`] = 8 MiB and the applier
+//! allocates exactly that, so no patch can make a device allocate more. With algorithm 2 the
+//! body is exactly one zstd frame whose window is at most 2^[`ZSTD_WINDOW_LOG`] = 8 MiB (the
+//! applier's decoder refuses more); nothing may follow it. Decompressed, either body is a
+//! sequence of records:
 //!
 //! ```text
 //! record   := seek diff_len extra_len diff_runs extra_bytes
@@ -71,6 +73,7 @@ mod decode;
 mod error;
 #[cfg(feature = "generate")]
 mod generate;
+mod hasher;
 mod header;
 mod pipe;
 mod record;
@@ -78,7 +81,10 @@ mod record;
 pub use apply::{apply, verify_base, ApplyStats};
 pub use error::DeltaError;
 #[cfg(feature = "generate")]
-pub use generate::{generate, generate_to, write_raw_sections, write_raw_stream, GenerateOptions};
+pub use generate::{
+    generate, generate_to, write_raw_sections, write_raw_stream, Codec, GenerateOptions,
+    ZSTD_ABOVE_PERCENT, ZSTD_SIZE_SLACK_PERCENT,
+};
 pub use header::{read_header, Algorithm, PatchHeader, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use pipe::{patch_pipe, PatchReceiver, PatchSender, PIPE_CHUNK};
 
@@ -86,3 +92,7 @@ pub use pipe::{patch_pipe, PatchReceiver, PatchSender, PIPE_CHUNK};
 /// format (the body is raw LZMA2 without a container), so a patch cannot make the device
 /// allocate more.
 pub const LZMA_DICT_SIZE: u32 = 8 << 20;
+
+/// Largest zstd window (log2 bytes) of an algorithm-2 body: 8 MiB, like the LZMA2 dictionary.
+/// The applier's decoder refuses a frame that asks for more, so memory stays bounded.
+pub const ZSTD_WINDOW_LOG: u32 = 23;

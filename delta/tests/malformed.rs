@@ -482,3 +482,99 @@ proptest! {
         let _ = try_apply(BASE, &patch(&header(BASE, 100, [0; 32]), &body));
     }
 }
+
+/// The valid patch's records as an algorithm-2 body: one zstd frame.
+fn valid_zstd(window_log: u32) -> (Vec<u8>, Vec<u8>) {
+    let (lzma_patch, result) = valid();
+    let body = &lzma_patch[HEADER_LEN..];
+    let mut raw = Vec::new();
+    let mut dec = liblzma::read::XzDecoder::new_stream(
+        body,
+        Stream::new_raw_decoder(&{
+            let mut f = Filters::new();
+            let mut o = LzmaOptions::new_preset(1).expect("preset 1 exists");
+            o.dict_size(1 << 20);
+            f.lzma2(&o);
+            f
+        })
+        .expect("raw decoder"),
+    );
+    io::Read::read_to_end(&mut dec, &mut raw).expect("decode the valid body");
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).expect("zstd encoder");
+    enc.window_log(window_log).expect("window log");
+    enc.write_all(&raw).expect("compress to memory");
+    let frame = enc.finish().expect("finish to memory");
+    let h = PatchHeader {
+        algorithm: Algorithm::BsdiffZstd,
+        ..header(BASE, result.len() as u64, sha(&result))
+    };
+    (patch(&h, &frame), result)
+}
+
+#[test]
+fn a_zstd_body_applies_and_its_truncations_and_trailing_bytes_are_refused() {
+    let (p, result) = valid_zstd(20);
+    assert_eq!(try_apply(BASE, &p).ok(), Some(result));
+    for cut in HEADER_LEN..p.len() {
+        match try_apply(BASE, &p[..cut]) {
+            Err(DeltaError::StreamTruncated { .. })
+            | Err(DeltaError::ResultShort { .. })
+            | Err(DeltaError::Decompress { .. }) => {}
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    let mut q = p.clone();
+    q.extend_from_slice(b"junk");
+    assert!(matches!(
+        try_apply(BASE, &q),
+        Err(DeltaError::TrailingData { .. })
+    ));
+    // A second frame after the first is trailing data too, not more body.
+    let mut two = p.clone();
+    two.extend_from_slice(&p[HEADER_LEN..]);
+    assert!(matches!(
+        try_apply(BASE, &two),
+        Err(DeltaError::TrailingData { .. })
+    ));
+}
+
+#[test]
+fn a_zstd_frame_asking_for_more_than_the_window_cap_is_refused() {
+    // No pledged size, so the frame header declares the full 2^24 window: over the format's
+    // 2^23 cap, refused before the decoder allocates it.
+    let (p, _) = valid_zstd(24);
+    let e = try_apply(BASE, &p);
+    assert!(matches!(e, Err(DeltaError::Decompress { .. })), "{e:?}");
+    let (ok, _) = valid_zstd(tufota_delta::ZSTD_WINDOW_LOG);
+    assert!(try_apply(BASE, &ok).is_ok());
+}
+
+#[test]
+fn lzma2_bytes_under_the_zstd_algorithm_and_the_reverse_are_refused() {
+    let (lz, _) = valid();
+    let (zs, _) = valid_zstd(20);
+    let mut lz_as_zstd = lz.clone();
+    lz_as_zstd[9] = Algorithm::BsdiffZstd as u8;
+    let mut zs_as_lzma = zs.clone();
+    zs_as_lzma[9] = Algorithm::BsdiffLzma2 as u8;
+    for p in [lz_as_zstd, zs_as_lzma] {
+        let e = try_apply(BASE, &p);
+        assert!(matches!(e, Err(DeltaError::Decompress { .. })), "{e:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_zstd_mutations_never_panic_or_overrun(
+        flips in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..6),
+    ) {
+        let (mut p, _) = valid_zstd(20);
+        for (at, x) in flips {
+            let at = HEADER_LEN + usize::from(at) % (p.len() - HEADER_LEN);
+            p[at] ^= x.max(1);
+        }
+        let _ = try_apply(BASE, &p);
+    }
+}

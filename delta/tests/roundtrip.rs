@@ -5,7 +5,9 @@
 use std::io::{Cursor, Write};
 
 use proptest::prelude::*;
-use tufota_delta::{apply, generate, patch_pipe, read_header, GenerateOptions, HEADER_LEN};
+use tufota_delta::{
+    apply, generate, patch_pipe, read_header, Algorithm, Codec, GenerateOptions, HEADER_LEN,
+};
 
 fn fast() -> GenerateOptions {
     GenerateOptions {
@@ -88,6 +90,7 @@ proptest! {
     ) {
         let new = edit(&base, &edits);
         round_trip(&base, &new, &fast());
+        round_trip(&base, &new, &GenerateOptions { codec: Codec::Zstd, ..fast() });
     }
 
     #[test]
@@ -138,6 +141,7 @@ fn multi_threaded_matching_round_trips() {
         level: 1,
         extreme: false,
         threads: 3,
+        codec: Codec::Lzma2,
     };
     let patch = round_trip(&old, &new, &opts);
     assert!(patch.len() < 10_000, "patch of {} bytes", patch.len());
@@ -175,4 +179,37 @@ fn applies_from_a_chunked_pipe() {
     tx.abort("connection reset");
     let res = applier.join().ok();
     assert!(matches!(res, Some(Err(_))));
+}
+
+#[test]
+fn auto_codec_takes_zstd_only_for_large_patches() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    let base = noise(1 << 20);
+    // A few changed bytes: the LZMA2 body is far below 2% of the result.
+    let mut small_edit = base.clone();
+    for i in (0..small_edit.len()).step_by(100_000) {
+        small_edit[i] ^= 0x5a;
+    }
+    // Half the image replaced by unrelated bytes: the body is ~50% of the result.
+    let mut big_edit = base.clone();
+    big_edit[..1 << 19].copy_from_slice(&noise(1 << 19));
+    let auto = GenerateOptions {
+        codec: Codec::Auto,
+        ..fast()
+    };
+    let small = round_trip(&base, &small_edit, &auto);
+    let big = round_trip(&base, &big_edit, &auto);
+    let algorithm = |p: &[u8]| read_header(&mut &p[..]).map(|h| h.algorithm).ok();
+    assert_eq!(algorithm(&small), Some(Algorithm::BsdiffLzma2));
+    assert_eq!(algorithm(&big), Some(Algorithm::BsdiffZstd));
 }

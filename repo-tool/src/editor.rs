@@ -7,7 +7,7 @@
 //! n targets costs O(n log n), not a rebuild of every map per file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use tufota_client::metadata::{DelegatedRole, Delegations, Key, Signed, TargetFile, Targets};
@@ -16,8 +16,29 @@ use crate::atomic::{read_metadata_file, write_atomic};
 use crate::error::{RepoError, Result};
 use crate::layout::Repository;
 use crate::published::{parse_bytes, Published};
-use crate::target_name::validate_role_name;
+use crate::target_name::{validate_role_name, validate_target_name};
 use tufota_client::trust::roles_for_target;
+
+/// Reads the draft of targets role `name` from the bytes of its `staged/<name>.json`.
+///
+/// A draft is not signed, and it can be edited by hand or copied between machines, so it is
+/// held to what repo-tool itself writes: every target name must pass
+/// [`validate_target_name`] and every delegated role name [`validate_role_name`], because
+/// `publish` joins them to paths under `targets/`, `staged/` and `metadata/` (a `..` there
+/// would write outside the repository).
+pub fn parse_draft(name: &str, path: &Path, bytes: &[u8]) -> Result<Targets> {
+    let doc: Targets = parse_bytes::<Targets>(name, path, bytes)?.into_signed();
+    for target in doc.targets.keys() {
+        validate_target_name(target)
+            .map_err(|e| RepoError::refused(path, name, format!("draft lists a target: {e}")))?;
+    }
+    let delegated = doc.delegations.as_ref().and_then(|d| d.roles.as_ref());
+    for role in delegated.into_iter().flatten() {
+        validate_role_name(&role.name)
+            .map_err(|e| RepoError::refused(path, name, format!("draft delegates: {e}")))?;
+    }
+    Ok(doc)
+}
 
 pub struct RoleDraft {
     pub doc: Targets,
@@ -58,9 +79,8 @@ impl<'a> TargetsEditor<'a> {
         let staged = self.repo.staged_role_path(name);
         if staged.exists() {
             let bytes = read_metadata_file(&staged)?;
-            let doc: Signed<Targets> = parse_bytes(name, &staged, &bytes)?;
             return Ok(RoleDraft {
-                doc: doc.into_signed(),
+                doc: parse_draft(name, &staged, &bytes)?,
                 published_version,
                 dirty: true,
             });

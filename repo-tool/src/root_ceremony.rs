@@ -41,7 +41,14 @@ pub fn staged_root(repo: &Repository) -> Result<Option<Signed<Root>>> {
         return Ok(None);
     }
     let bytes = read_metadata_file(&path)?;
-    parse_bytes("root", &path, &bytes).map(Some)
+    parse_staged_root(&path, &bytes).map(Some)
+}
+
+/// Reads staged root N+1 from the bytes of `staged/root.json` (`path` names it in errors).
+/// Its signatures are not checked here: they are collected while it is staged, and counted by
+/// [`publish_root`].
+pub fn parse_staged_root(path: &Path, bytes: &[u8]) -> Result<Signed<Root>> {
+    parse_bytes("root", path, bytes)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -157,3 +157,55 @@ fn root_publish_below_threshold_changes_nothing() {
     assert!(repo.join("metadata/2.root.json").is_file());
     run_ok(&["verify", r]);
 }
+
+/// A draft in staged/ is unsigned and can be edited by hand: one that names a target or a
+/// delegated role with `..` is refused when it is read (staged-document reader,
+/// `editor::parse_draft`), before publish joins the name to a path under the repository.
+#[test]
+fn a_hand_edited_draft_with_an_escaping_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, keys) = new_repo(dir.path());
+    let r = s(&repo);
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("a.img"), b"image a").unwrap();
+    let (apps, apps_pub) = key(dir.path(), "apps", "ed25519");
+    run_ok(&[
+        "delegate", r, "--to", "apps", "--key", &apps_pub, "--paths", "apps/*",
+    ]);
+    run_ok(&["add", r, s(&files.join("a.img")), "--name", "a.img"]);
+    let draft_path = repo.join("staged/targets.json");
+    let draft: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&draft_path).unwrap()).unwrap();
+    let before = published_tree(&repo);
+    let publish = with(&["publish", r, "--key", &apps], &keys.online());
+
+    let mut escaping_target = draft.clone();
+    let targets = escaping_target["signed"]["targets"]
+        .as_object_mut()
+        .unwrap();
+    let entry = targets.remove("a.img").unwrap();
+    targets.insert("../escape.img".into(), entry);
+    std::fs::write(&draft_path, serde_json::to_vec(&escaping_target).unwrap()).unwrap();
+    let err = stderr_of(&publish, 1);
+    assert!(
+        err.contains("staged/targets.json") && err.contains("\"../escape.img\""),
+        "{err}"
+    );
+    assert_eq!(published_tree(&repo), before);
+
+    let mut escaping_role = draft.clone();
+    escaping_role["signed"]["delegations"]["roles"][0]["name"] = "../evil".into();
+    std::fs::write(&draft_path, serde_json::to_vec(&escaping_role).unwrap()).unwrap();
+    let err = stderr_of(&publish, 1);
+    assert!(
+        err.contains("staged/targets.json") && err.contains("\"../evil\""),
+        "{err}"
+    );
+    assert_eq!(published_tree(&repo), before);
+
+    // The draft as repo-tool wrote it still publishes.
+    std::fs::write(&draft_path, serde_json::to_vec(&draft).unwrap()).unwrap();
+    run_ok(&publish);
+    run_ok(&["verify", r]);
+}

@@ -29,7 +29,9 @@ use super::install::{self, DeltaApplier, InstallError, TargetSource};
 use super::journal::{Decided, Failed, Journal, JournalError, Phase, Plan, SlotImage, UpdateState};
 use super::policy::{self, Choice, Decision, DeviceFacts, InstalledComponent};
 use super::progress::ProgressSink;
-use super::report::{last_error_lines, Report, ReportError, ReportQueue, ResultCode};
+use super::report::{
+    checkin_headers, last_error_lines, Report, ReportError, ReportQueue, ResultCode,
+};
 use super::slot::{backend_for, SlotBackend, SlotError};
 use crate::metadata::{format_time, TargetFile, TufTime};
 
@@ -781,6 +783,17 @@ impl<'a> Device<'a> {
             versions.insert(c.name.clone(), c.installed()?.version);
         }
         Ok(versions)
+    }
+
+    /// The check-in headers for this device's metadata requests: model, the running version
+    /// of every component (from the journal, so it follows confirmed updates and rollbacks)
+    /// and region. See [`checkin_headers`].
+    pub fn checkin_headers(&self) -> Result<Vec<(String, String)>, EngineError> {
+        Ok(checkin_headers(
+            &self.config.model,
+            self.config.region.as_deref(),
+            &self.versions()?,
+        ))
     }
 
     /// `tufota-client check`: the decision on the verified targets, without acting on it.

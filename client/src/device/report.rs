@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use super::durable::{read_bounded, remove_durable, write_atomic, DurableWriteError, StepHook};
 use super::journal::Phase;
+use crate::transport::encode_path_segment;
 
 const MAX_REPORT_BYTES: u64 = 256 * 1024;
 /// Error lines kept in a report: enough to diagnose, bounded so the queue stays small.
@@ -215,9 +216,21 @@ impl ReportQueue {
     }
 }
 
+/// Header naming the device model (`DeviceConfig::model`).
+pub const MODEL_HEADER: &str = "X-Tufota-Device-Model";
+/// Header listing the running version of every component, `component=version` joined by `,`.
+pub const VERSIONS_HEADER: &str = "X-Tufota-Current-Version";
+/// Header naming the region (`DeviceConfig::region`); absent when none is configured.
+pub const REGION_HEADER: &str = "X-Tufota-Region";
+
 /// The check-in headers sent with metadata requests, so the server can see which models and
-/// versions are in the field (and which region) without a separate call. They carry no
-/// secret and no decision rests on them: the device decides from signed metadata alone.
+/// versions are in the field (and which region) without a separate call, the way a fleet
+/// server reads its devices' inventory. They carry no secret and no decision rests on them:
+/// the device decides from signed metadata alone.
+///
+/// Every value part is percent-encoded (RFC 3986 unreserved characters stay as they are), so
+/// a configured or signed string holding CR LF cannot forge a header line, and one holding
+/// `,` or `=` cannot forge a component in the version list.
 pub fn checkin_headers(
     model: &str,
     region: Option<&str>,
@@ -225,15 +238,21 @@ pub fn checkin_headers(
 ) -> Vec<(String, String)> {
     let current = versions
         .iter()
-        .map(|(component, version)| format!("{component}={version}"))
+        .map(|(component, version)| {
+            format!(
+                "{}={}",
+                encode_path_segment(component),
+                encode_path_segment(version)
+            )
+        })
         .collect::<Vec<_>>()
         .join(",");
     let mut headers = vec![
-        ("X-Tufota-Device-Model".to_owned(), model.to_owned()),
-        ("X-Tufota-Current-Version".to_owned(), current),
+        (MODEL_HEADER.to_owned(), encode_path_segment(model)),
+        (VERSIONS_HEADER.to_owned(), current),
     ];
     if let Some(region) = region {
-        headers.push(("X-Tufota-Region".to_owned(), region.to_owned()));
+        headers.push((REGION_HEADER.to_owned(), encode_path_segment(region)));
     }
     headers
 }
@@ -243,4 +262,37 @@ pub fn last_error_lines(text: &str) -> Vec<String> {
     let lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let skip = lines.len().saturating_sub(MAX_ERROR_LINES);
     lines.into_iter().skip(skip).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkin_values_cannot_forge_lines_or_fields() {
+        let versions = BTreeMap::from([
+            ("boot".to_owned(), "2.1".to_owned()),
+            (
+                "system".to_owned(),
+                "1.0,evil=9\r\nX-Injected: 1".to_owned(),
+            ),
+        ]);
+        let headers = checkin_headers("router x\r\nHost: a", Some("eu-west"), &versions);
+        assert_eq!(
+            headers,
+            vec![
+                (
+                    MODEL_HEADER.to_owned(),
+                    "router%20x%0D%0AHost%3A%20a".to_owned()
+                ),
+                (
+                    VERSIONS_HEADER.to_owned(),
+                    "boot=2.1,system=1.0%2Cevil%3D9%0D%0AX-Injected%3A%201".to_owned()
+                ),
+                (REGION_HEADER.to_owned(), "eu-west".to_owned()),
+            ]
+        );
+        let without_region = checkin_headers("m", None, &versions);
+        assert!(without_region.iter().all(|(name, _)| name != REGION_HEADER));
+    }
 }

@@ -1,5 +1,6 @@
 //! Shared by the device_* tests: a real HTTP server on 127.0.0.1 (Range requests, report
-//! POSTs, a switch to cut a response short or refuse reports), an HTTP target source over
+//! POSTs, a switch to cut a response short or refuse reports, every request's headers
+//! recorded, a published repository directory served as is), an HTTP target source over
 //! ureq, signed targets metadata, a simple test delta format, and device directories.
 #![allow(dead_code)]
 
@@ -25,6 +26,37 @@ pub struct ServerState {
     pub reports: Vec<Value>,
     /// (path, Range header) of every GET.
     pub gets: Vec<(String, Option<String>)>,
+    /// Every request, in order, with all its headers as sent.
+    pub requests: Vec<Request>,
+}
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// (name lower-cased, value) of every header line, in order, repeats kept.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The values of every header line named `name` (case-insensitive).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value of header `name`, if it was sent exactly once.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        match self.header_values(name).as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
 }
 
 pub struct Server {
@@ -57,6 +89,29 @@ impl Server {
             .files
             .insert(path.to_owned(), Arc::new(bytes));
     }
+
+    /// Serves every file below `dir` at `/<url_prefix>/<relative path>`, with file names as
+    /// they are on disk (a `TestRepo` writes names that need encoding already encoded).
+    pub fn put_dir(&self, url_prefix: &str, dir: &Path) {
+        let mut pending = vec![dir.to_owned()];
+        while let Some(d) = pending.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(dir).unwrap().to_str().unwrap();
+                let url_path = format!("/{}/{relative}", url_prefix.trim_matches('/'));
+                self.put(&url_path, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
 }
 
 fn serve(stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<()> {
@@ -68,6 +123,7 @@ fn serve(stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("").to_owned();
     let mut headers = BTreeMap::new();
+    let mut all_headers = Vec::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line)?;
@@ -76,9 +132,16 @@ fn serve(stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<()> {
             break;
         }
         if let Some((k, v)) = line.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            all_headers.push((k.clone(), v.clone()));
+            headers.insert(k, v);
         }
     }
+    state.lock().unwrap().requests.push(Request {
+        method: method.clone(),
+        path: path.clone(),
+        headers: all_headers,
+    });
     if method == "POST" {
         let len: usize = headers
             .get("content-length")
@@ -325,15 +388,31 @@ pub struct SimDevice {
 }
 
 pub fn sim_device(root: &Path, server_url: &str, factory: &[u8], checkpoint: u64) -> SimDevice {
+    sim_device_for(root, server_url, factory, checkpoint, "sim-1", Some("lab"))
+}
+
+/// [`sim_device`] for another model, with or without a region (the region is optional in a
+/// device configuration and then left out of the check-in header). `model` is written as a
+/// TOML basic string, so a test can put escapes such as `\r\n` in it.
+pub fn sim_device_for(
+    root: &Path,
+    server_url: &str,
+    factory: &[u8],
+    checkpoint: u64,
+    model: &str,
+    region: Option<&str>,
+) -> SimDevice {
     let slots_dir = root.join("slots");
     let state_dir = root.join("state");
     std::fs::create_dir_all(&slots_dir).unwrap();
     std::fs::write(slots_dir.join("slot-a.img"), factory).unwrap();
+    let region_line = region
+        .map(|r| format!("region = \"{r}\"\n"))
+        .unwrap_or_default();
     let config = format!(
         r#"device_id = "sim-0001"
-model = "sim-1"
-region = "lab"
-metadata_dir = "{root}/metadata"
+model = "{model}"
+{region_line}metadata_dir = "{root}/metadata"
 state_dir = "{state}"
 report_url = "{url}/reports"
 
@@ -364,4 +443,86 @@ dir = "{slots}"
         slots_dir,
         state_dir,
     }
+}
+
+/// The `tufota-client` binary cargo built for these tests.
+pub const CLIENT_BIN: &str = env!("CARGO_BIN_EXE_tufota-client");
+
+pub fn run_client(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(CLIENT_BIN)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a device command of the binary against `device`'s configuration.
+pub fn run_device(device: &SimDevice, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--config", device.config_path.to_str().unwrap()];
+    all.extend(args);
+    run_client(&all)
+}
+
+/// Asserts the exit code, showing the output when it differs.
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs a device command with `--json` and parses its output (exit 0 expected).
+pub fn device_json(device: &SimDevice, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = run_device(device, &all);
+    assert_exit(&out, 0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Lists `data` as target `name` in `role` of a [`TestRepo`](conformance_tests::repo::TestRepo),
+/// with the device `custom` fields; publish afterwards.
+pub fn list_image(
+    repo: &mut conformance_tests::repo::TestRepo,
+    role: &str,
+    name: &str,
+    data: &[u8],
+    custom: Value,
+) {
+    repo.add_target(role, name, data);
+    repo.targets
+        .get_mut(role)
+        .unwrap()
+        .targets
+        .get_mut(name)
+        .unwrap()
+        .custom = Some(custom);
+}
+
+/// Serves a published repository the way [`sim_device`] expects it: `/metadata/…` and
+/// `/targets/…`.
+pub fn serve_repo(server: &Server, repo: &conformance_tests::repo::TestRepo) {
+    server.put_dir("metadata", &repo.metadata_dir());
+    server.put_dir("targets", &repo.targets_dir());
+}
+
+/// Installs the repository's initial root as the device's trust anchor (`init`).
+pub fn init_device(device: &SimDevice, repo: &conformance_tests::repo::TestRepo) {
+    let root_file = device.root.join("initial_root.json");
+    std::fs::write(&root_file, repo.initial_root()).unwrap();
+    let meta = device.root.join("metadata");
+    let out = run_client(&[
+        "--metadata-dir",
+        meta.to_str().unwrap(),
+        "init",
+        root_file.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+}
+
+/// The bytes in slot `name` (`a` or `b`) of a files-backend device, if it exists.
+pub fn slot_bytes(device: &SimDevice, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(device.slots_dir.join(format!("slot-{name}.img"))).ok()
 }

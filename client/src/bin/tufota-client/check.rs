@@ -18,9 +18,9 @@ pub struct Check {
 impl Check {
     pub fn run(&self, options: &DeviceOptions) -> Result<(), CliError> {
         let config = options.load("check")?;
-        let (targets, _) = refresh(&config)?;
         let now = Utc::now();
         let device = Device::open(&config, &NoHook, now)?;
+        let (targets, _) = refresh(&config, device.checkin_headers()?)?;
         let decision = device.check(&targets, &TufotaDelta, now)?;
         if self.json {
             return print_json(&decision);

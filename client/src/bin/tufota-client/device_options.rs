@@ -40,13 +40,20 @@ fn transport_config(config: &DeviceConfig) -> TransportConfig {
 
 /// Refreshes the trusted metadata from the configured mirror (TUF spec §5.3–§5.6) and
 /// returns every verified target (top-level and delegated) with a source for their bytes.
+///
+/// Every metadata request carries the device's `checkin` headers (model, versions, region).
+/// Target downloads do not: they often come from a CDN or object store that is no fleet
+/// server, and the check-in is already made once per refresh.
 pub fn refresh(
     config: &DeviceConfig,
+    checkin: Vec<(String, String)>,
 ) -> Result<(Vec<(String, TargetFile)>, MirrorSource), CliError> {
     let bad_url = |option: &'static str| move |source| CliError::BadUrl { option, source };
     let mirror = Mirror::new(&config.mirrors.metadata, Some(&config.mirrors.targets))
         .map_err(bad_url("config mirrors"))?;
-    let transport = DefaultTransport::new(transport_config(config));
+    let transport = DefaultTransport::new(transport_config(config))
+        .with_headers(checkin)
+        .map_err(CliError::CheckinHeader)?;
     let refresh_failed = |e| CliError::Refresh(Box::new(e));
     let mut updater = Updater::new(
         &config.metadata_dir,

@@ -44,6 +44,9 @@ pub enum CliError {
     Refresh(Box<UpdateError>),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The check-in header built from the configuration is not a valid header.
+    #[error("check-in header: {0}")]
+    CheckinHeader(TransportError),
     #[error(transparent)]
     Engine(Box<EngineError>),
     #[error("component {name:?} is not configured")]
@@ -75,8 +78,10 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Config(_)
+            | CliError::CheckinHeader(_)
             | CliError::UnknownComponent { .. }
             | CliError::NotSimulated { .. } => 2,
+            CliError::Refresh(_) => 3,
             CliError::Engine(e) => match e.as_ref() {
                 EngineError::Install(InstallError::Fetch { .. }) => 3,
                 EngineError::Install(

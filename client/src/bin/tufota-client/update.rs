@@ -19,9 +19,11 @@ pub struct Update {
 impl Update {
     pub fn run(&self, options: &DeviceOptions) -> Result<(), CliError> {
         let config = options.load("update")?;
-        let (targets, source) = refresh(&config)?;
+        // The device opens (finishing what a power cut interrupted) before the refresh, so
+        // that the check-in header names the versions actually running.
         let now = Utc::now();
         let mut device = Device::open(&config, &NoHook, now)?;
+        let (targets, source) = refresh(&config, device.checkin_headers()?)?;
         let mut progress = TerminalProgress::for_stderr();
         let result = device.update(&targets, &source, &TufotaDelta, &mut *progress, now);
         flush_reports(&config);

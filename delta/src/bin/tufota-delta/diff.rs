@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use tufota_delta::{generate_to, GenerateOptions};
+use tufota_delta::{generate_to, Codec, GenerateOptions};
 
 use crate::{at, CliError};
 
@@ -19,6 +19,16 @@ pub struct Diff {
     /// Matching threads, 0 = one per core.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Outer compression: `auto` takes zstd only for large patches (see FORMAT.md).
+    #[arg(long, value_enum, default_value_t = CodecArg::Auto)]
+    codec: CodecArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CodecArg {
+    Auto,
+    Lzma2,
+    Zstd,
 }
 
 impl Diff {
@@ -29,6 +39,11 @@ impl Diff {
             level: self.level,
             extreme: !self.no_extreme,
             threads: self.threads,
+            codec: match self.codec {
+                CodecArg::Auto => Codec::Auto,
+                CodecArg::Lzma2 => Codec::Lzma2,
+                CodecArg::Zstd => Codec::Zstd,
+            },
         };
         let file = std::fs::File::create(&self.patch).map_err(at(&self.patch))?;
         let file = generate_to(&old, &new, &opts, std::io::BufWriter::new(file))?;
