@@ -32,7 +32,11 @@ open(f"{d}/new3", "wb").write(b"")
 PY
 (cd .. && cargo build -q --release -p tufota-delta --features cli)
 for n in 1 2 3; do
-  ../target/release/tufota-delta diff "$fx/base" "$fx/new$n" "corpus/delta_apply/seed$n" >/dev/null
+  # Both body codecs: LZMA2 (algorithm 1) and zstd (algorithm 2).
+  for codec in lzma2 zstd; do
+    ../target/release/tufota-delta diff --codec "$codec" "$fx/base" "$fx/new$n" \
+      "corpus/delta_apply/seed$n-$codec" >/dev/null
+  done
 done
 echo "seeded $(ls corpus/delta_apply | wc -l) delta patches"
 
