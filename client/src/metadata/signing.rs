@@ -71,6 +71,37 @@ fn tuf_key(keytype: &str, scheme: &str, public: String) -> Key {
     }
 }
 
+/// The fixed start of an Ed25519 PKCS#8 v1 document (RFC 8410 §7): SEQUENCE, version 0,
+/// AlgorithmIdentifier id-Ed25519, OCTET STRING wrapping the 32-byte seed.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// ring generates Ed25519 keys as PKCS#8 v2 (RFC 5958, with the public key appended), which
+/// pyca/cryptography — and so python-tuf's signers — refuse ("extra data"); openssl writes
+/// v1. Re-encode ring's document as v1: the same seed, without the trailing public key.
+fn ed25519_pkcs8_v1(v2: &[u8]) -> Result<Vec<u8>, KeyError> {
+    // ring's layout: 30 51 02 01 01, the same AlgorithmIdentifier and seed as v1, 81 21 00 public
+    let v2_start: &[u8] = &[0x30, 0x51, 0x02, 0x01, 0x01];
+    let seed = match (v2.get(..5), v2.get(5..16), v2.get(16..48)) {
+        (Some(start), Some(middle), Some(seed))
+            if v2.len() == 83
+                && start == v2_start
+                && Some(middle) == ED25519_PKCS8_V1_PREFIX.get(5..16) =>
+        {
+            seed
+        }
+        _ => {
+            return Err(private(
+                "unexpected Ed25519 PKCS#8 layout from the key generator",
+            ))
+        }
+    };
+    let mut v1 = ED25519_PKCS8_V1_PREFIX.to_vec();
+    v1.extend_from_slice(seed);
+    Ok(v1)
+}
+
 impl PrivateKey {
     /// Reads a PKCS#8 PEM private key of any of the three supported types.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
@@ -129,8 +160,13 @@ impl PrivateKey {
             }
         }
         .map_err(|_| private("key generation failed"))?;
-        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", doc.as_ref().to_vec()));
-        Ok((Self::from_pkcs8(doc.as_ref())?, pem))
+        let der = match kind {
+            KeyType::Ed25519 => ed25519_pkcs8_v1(doc.as_ref())?,
+            KeyType::Ecdsa => doc.as_ref().to_vec(),
+        };
+        let key = Self::from_pkcs8(&der)?;
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der));
+        Ok((key, pem))
     }
 }
 
@@ -183,6 +219,19 @@ mod tests {
                 .verify(key.keyid(), b"messagE", &hex::encode(&sig))
                 .is_err());
         }
+    }
+
+    #[test]
+    fn generated_ed25519_keys_are_pkcs8_v1_like_openssl_writes() {
+        let (key, text) = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let der = pem::parse(text.trim()).unwrap().into_contents();
+        assert_eq!(der.len(), 48);
+        assert_eq!(der[..16], ED25519_PKCS8_V1_PREFIX);
+        assert_eq!(PrivateKey::from_pkcs8(&der).unwrap().keyid(), key.keyid());
+        assert!(
+            ed25519_pkcs8_v1(&der).is_err(),
+            "a v1 document is not ring's v2 layout"
+        );
     }
 
     #[test]
