@@ -23,7 +23,6 @@ use std::fs;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use aws_lc_rs::rand::SystemRandom;
 use conformance_tests::http::TestServer;
@@ -280,29 +279,11 @@ fn build() -> ToughRepo {
     repo
 }
 
-/// The `tufota-client` binary, built once per test process (`CARGO_BIN_EXE_*` exists only
-/// for a package's own binaries).
-fn client_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "tufota-client", "--bins"])
-            .current_dir(conformance_tests::workspace_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p tufota-client failed");
-        // current_exe is target/<profile>/deps/<test>-<hash>.
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap();
-        let binary = profile_dir.join("tufota-client");
-        assert!(binary.is_file(), "no {}", binary.display());
-        binary
-    })
-}
-
 fn client(args: &[&str]) -> Output {
-    Command::new(client_binary()).args(args).output().unwrap()
+    Command::new(conformance_tests::bin::tufota_client())
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn utf8(p: &Path) -> &str {
