@@ -37,6 +37,8 @@ pub(crate) struct ThreadedDecoder<'p, P> {
     from_worker: Receiver<Decoded>,
     pending: Option<Vec<u8>>,
     input_done: bool,
+    /// Decoded chunks going back to the helper for reuse.
+    recycle: SyncSender<Vec<u8>>,
     cur: Vec<u8>,
     off: usize,
     ended: bool,
@@ -51,9 +53,12 @@ impl<'p, P: Read> ThreadedDecoder<'p, P> {
     ) -> Result<Self, DeltaError> {
         let (to_worker, worker_in) = sync_channel::<Vec<u8>>(DEPTH);
         let (worker_out, from_worker) = sync_channel::<Decoded>(DEPTH);
+        let (recycle, spare) = sync_channel::<Vec<u8>>(DEPTH + 1);
         Builder::new()
             .name("tufota-delta-decode".into())
-            .spawn_scoped(scope, move || decode(algorithm, worker_in, worker_out))
+            .spawn_scoped(scope, move || {
+                decode(algorithm, worker_in, worker_out, spare)
+            })
             .map_err(DeltaError::io("starting the decoder thread"))?;
         Ok(ThreadedDecoder {
             patch,
@@ -61,6 +66,7 @@ impl<'p, P: Read> ThreadedDecoder<'p, P> {
             from_worker,
             pending: None,
             input_done: false,
+            recycle,
             cur: Vec::new(),
             off: 0,
             ended: false,
@@ -134,19 +140,11 @@ impl<'p, P: Read> ThreadedDecoder<'p, P> {
     }
 }
 
-impl<P: Read> Read for ThreadedDecoder<'_, P> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if self.off < self.cur.len() {
-                let src = self.cur.get(self.off..).unwrap_or_default();
-                let n = src.len().min(buf.len());
-                buf[..n].copy_from_slice(&src[..n]);
-                self.off += n;
-                return Ok(n);
-            }
-            if self.ended || buf.is_empty() {
-                return Ok(0);
-            }
+impl<P: Read> BufRead for ThreadedDecoder<'_, P> {
+    /// The decoded chunk in hand, not copied again: the record loop adds and copies straight
+    /// from it.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.off >= self.cur.len() && !self.ended {
             self.top_up()?;
             let msg = match self.from_worker.try_recv() {
                 Ok(m) => m,
@@ -163,14 +161,15 @@ impl<P: Read> Read for ThreadedDecoder<'_, P> {
             };
             match msg {
                 Decoded::Data(v) => {
-                    self.cur = v;
+                    let spent = std::mem::replace(&mut self.cur, v);
                     self.off = 0;
+                    // Back to the helper for its next chunk; if it has gone, drop it.
+                    let _ = self.recycle.try_send(spent);
                 }
                 Decoded::End { trailing } => {
                     self.ended = true;
                     self.trailing = trailing;
                     self.to_worker = None;
-                    return Ok(0);
                 }
                 Decoded::Fail(e) => {
                     self.ended = true;
@@ -179,6 +178,23 @@ impl<P: Read> Read for ThreadedDecoder<'_, P> {
                 }
             }
         }
+        Ok(self.cur.get(self.off..).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.off = self.off.saturating_add(amt).min(self.cur.len());
+    }
+}
+
+impl<P: Read> Read for ThreadedDecoder<'_, P> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let src = self.fill_buf()?;
+        let n = src.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), src.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        self.consume(n);
+        Ok(n)
     }
 }
 
@@ -222,7 +238,12 @@ fn body_decoder(
 
 /// The helper: decode until the body's end (LZMA2 end marker, end of the zstd frame), an
 /// error, or this side hanging up.
-fn decode(algorithm: Algorithm, input: Receiver<Vec<u8>>, out: SyncSender<Decoded>) {
+fn decode(
+    algorithm: Algorithm,
+    input: Receiver<Vec<u8>>,
+    out: SyncSender<Decoded>,
+    spare: Receiver<Vec<u8>>,
+) {
     let reader = ChanReader {
         rx: input,
         cur: Vec::new(),
@@ -236,7 +257,10 @@ fn decode(algorithm: Algorithm, input: Receiver<Vec<u8>>, out: SyncSender<Decode
         }
     };
     loop {
-        let mut chunk = vec![0u8; PIPE];
+        // A chunk the applier is done with (full length already, so not zeroed again), or a
+        // new one.
+        let mut chunk = spare.try_recv().unwrap_or_default();
+        chunk.resize(PIPE, 0);
         let msg = match dec.read(&mut chunk) {
             Ok(0) => {
                 let trailing = match dec.input().fill_buf() {

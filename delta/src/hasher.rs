@@ -33,9 +33,8 @@ impl<'scope> BackgroundSha256<'scope> {
             .name("tufota-delta-sha256".into())
             .spawn_scoped(scope, move || {
                 let mut ctx = digest::Context::new(&digest::SHA256);
-                for mut buf in input {
+                for buf in input {
                     ctx.update(&buf);
-                    buf.clear();
                     // The caller may have stopped taking buffers back: that is fine.
                     let _ = give_back.try_send(buf);
                 }
@@ -51,9 +50,10 @@ impl<'scope> BackgroundSha256<'scope> {
         })
     }
 
-    /// An empty buffer of the start capacity: a returned one, or a new one while fewer than
-    /// `DEPTH + 1` exist.
-    pub(crate) fn empty_buffer(&mut self) -> Result<Vec<u8>, DeltaError> {
+    /// A buffer of the start capacity: a returned one (still holding what was hashed, so that
+    /// a caller refilling it to the same length does not zero it again), or a new empty one
+    /// while fewer than `DEPTH + 1` exist.
+    pub(crate) fn spare_buffer(&mut self) -> Result<Vec<u8>, DeltaError> {
         match self.returned.try_recv() {
             Ok(buf) => return Ok(buf),
             Err(TryRecvError::Disconnected) => return Err(gone()),

@@ -60,11 +60,14 @@
 //!
 //! ## Verification
 //!
-//! [`apply`] checks the header, then reads the whole base once to check its length and sha256
-//! (so a wrong base is refused before any output; a client may also call [`verify_base`]
-//! itself after [`read_header`], before downloading the rest), then hashes the result while
-//! streaming it, and returns `Ok` only when the result has exactly the declared length and
-//! sha256. Output written before an `Err` must be discarded by the caller.
+//! [`apply`] checks the header and the base's length, then applies the records while one
+//! sequential pass over the base — the reads that also fill the applier's base window —
+//! checks the base's sha256 on a helper thread, and hashes the result while streaming it. It
+//! returns `Ok` only when the base's sha256 is the declared one and the result has exactly the
+//! declared length and sha256; a wrong base is reported as such (`BaseHash`), after the work.
+//! A client that must not spend that work calls [`verify_base`] itself after [`read_header`],
+//! before downloading the rest. Output written before an `Err` must be discarded by the
+//! caller.
 
 #![forbid(unsafe_code)]
 

@@ -62,8 +62,36 @@ fn next_byte<R: BufRead>(r: &mut R) -> io::Result<Option<u8>> {
     }
 }
 
+/// Decodes a varint that lies whole in `buf`: its value and length, or `None` when `buf` ends
+/// first (or it is over-long, which the byte-wise path then reports).
+fn varint_in(buf: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &byte) in buf.iter().take(MAX_VARINT_LEN).enumerate() {
+        if i == MAX_VARINT_LEN - 1 && byte > 1 {
+            return None;
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
 /// Read one LEB128 u64. `Ok(None)` is a clean end of stream before its first byte.
 pub(crate) fn read_varint<R: BufRead>(r: &mut R) -> Result<Option<u64>, VarintError> {
+    // Most varints lie whole in the reader's buffer: decode them there, one call.
+    match r.fill_buf() {
+        Ok(buf) => {
+            if let Some((value, len)) = varint_in(buf) {
+                r.consume(len);
+                return Ok(Some(value));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(VarintError::Truncated),
+        Err(e) => return Err(VarintError::Io(e)),
+    }
     let mut value = 0u64;
     for i in 0..MAX_VARINT_LEN {
         let byte = match next_byte(r) {

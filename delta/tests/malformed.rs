@@ -205,14 +205,22 @@ fn bad_header_fields_are_refused() {
 }
 
 #[test]
-fn wrong_base_is_refused_before_any_output() {
-    let (p, _) = valid();
+fn wrong_base_is_refused() {
+    let (p, result) = valid();
     let mut other = BASE.to_vec();
     other[3] ^= 0x20;
+    // The base's hash is checked alongside the records: the error names the base, not the
+    // result it spoiled, and nothing past the declared length was written.
     let mut out = Counting::default();
     let e = apply(&mut Cursor::new(&other), &p[..], &mut out);
     assert!(matches!(e, Err(DeltaError::BaseHash { .. })), "{e:?}");
-    assert!(out.bytes.is_empty());
+    assert!(out.bytes.len() <= result.len());
+    // verify_base refuses it before anything is decoded.
+    let header = read_header(&mut &p[..]).unwrap();
+    let e = tufota_delta::verify_base(&mut Cursor::new(&other), &header);
+    assert!(matches!(e, Err(DeltaError::BaseHash { .. })), "{e:?}");
+    // A wrong length is refused before any output.
+    let mut out = Counting::default();
     let e = apply(&mut Cursor::new(&BASE[1..]), &p[..], &mut out);
     assert!(
         matches!(e, Err(DeltaError::BaseLength { expected, actual }) if expected == BASE.len() as u64 && actual == BASE.len() as u64 - 1),

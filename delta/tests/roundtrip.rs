@@ -34,6 +34,18 @@ fn round_trip(old: &[u8], new: &[u8], opts: &GenerateOptions) -> Vec<u8> {
     patch
 }
 
+/// `len` bytes of xorshift output: incompressible, and unlike any other seed's.
+fn pseudo_random(len: usize, mut x: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// An edit script applied to a base: (position fraction, kind, length, seed byte).
 fn edit(base: &[u8], edits: &[(u16, u8, u16, u8)]) -> Vec<u8> {
     let mut v = base.to_vec();
@@ -124,15 +136,7 @@ fn empty_and_identical_images() {
 #[test]
 fn multi_threaded_matching_round_trips() {
     // Big enough that generation splits the new image across threads.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let old: Vec<u8> = (0..9 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let old = pseudo_random(9 << 20, 0x9e37_79b9_7f4a_7c15);
     let new = edit(
         &old,
         &[(100, 0, 50, 1), (30_000, 1, 4000, 2), (60_000, 2, 300, 3)],
@@ -145,6 +149,39 @@ fn multi_threaded_matching_round_trips() {
     };
     let patch = round_trip(&old, &new, &opts);
     assert!(patch.len() < 10_000, "patch of {} bytes", patch.len());
+}
+
+#[test]
+fn far_moves_round_trip_through_the_base_window_and_cache() {
+    // Larger than the applier's base window (3 MiB), with blocks moved far from where the
+    // result's position puts the window: the first MiB of the result comes from the base's
+    // end (ahead of the window), later ones from behind it, so both the window and the block
+    // cache serve reads, and the window's pass still hashes the whole base.
+    let old = pseudo_random(9 << 20, 0x2545_f491_4f6c_dd1d);
+    const M: usize = 1 << 20;
+    let mut new = Vec::new();
+    new.extend_from_slice(&old[8 * M..]);
+    new.extend_from_slice(&edit(&old[..M], &[(200, 0, 40, 7), (40_000, 1, 900, 8)]));
+    new.extend_from_slice(&old[5 * M..8 * M]);
+    new.extend_from_slice(&old[M..2 * M]);
+    new.extend_from_slice(b"inserted between moved blocks");
+    new.extend_from_slice(&old[2 * M..5 * M]);
+    let patch = round_trip(&old, &new, &fast());
+    let mut out = Vec::new();
+    let stats = apply(&mut Cursor::new(&old), &patch[..], &mut out).expect("applies");
+    assert!(
+        stats.base_bytes_read > 0,
+        "no read outside the window: the cache path went untested"
+    );
+    // A base with one byte changed near its end, where only the window's pass reads it.
+    let mut wrong = old.clone();
+    let last = wrong.len() - 10;
+    wrong[last] ^= 1;
+    let e = apply(&mut Cursor::new(&wrong), &patch[..], &mut Vec::new());
+    assert!(
+        matches!(e, Err(tufota_delta::DeltaError::BaseHash { .. })),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -183,16 +220,10 @@ fn applies_from_a_chunked_pipe() {
 
 #[test]
 fn auto_codec_takes_zstd_only_for_large_patches() {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut noise = |n: usize| -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
+        seed += 1;
+        pseudo_random(n, seed)
     };
     let base = noise(1 << 20);
     // A few changed bytes: the LZMA2 body is far below 2% of the result.

@@ -513,7 +513,9 @@ pub fn stream_delta(
             target: delta.name.clone(),
             source,
         })?;
-    let mut base = io::BufReader::with_capacity(CHUNK, slots.open_read(plan.from_slot)?);
+    // Unbuffered: the applier caches base blocks itself, and a BufReader would turn each of
+    // its 4 KiB reads after a seek into a CHUNK-sized one.
+    let mut base = slots.open_read(plan.from_slot)?;
     let mut file = slots.open_write(slot, length)?;
     file.seek(SeekFrom::Start(0))
         .map_err(|source| InstallError::SlotIo { slot, source })?;

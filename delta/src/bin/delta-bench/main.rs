@@ -3,12 +3,14 @@
 //! (see shared/bench/make-delta-corpus.sh) and on synthetic 30 MB and 100 MB pairs.
 //!
 //! Every generate and apply runs as a child process under `/usr/bin/time -f '%e %U %S %M'`
-//! (Debian package `time`), so peak RSS is the child's own maximum resident set, and every
-//! applied output is compared with the new image by sha256.
+//! (Debian package `time`), so peak RSS is the child's own maximum resident set; wall time is
+//! measured around the child. Each patch is applied `--apply-runs` times (5 by default) and
+//! the median run is reported with the highest RSS of all; every applied output is compared
+//! with the new image by sha256.
 //!
 //! ```text
 //! cargo build --release -p tufota-delta --features cli
-//! target/release/delta-bench /tmp/delta-corpus [--work /tmp/delta-bench] [--tools tufota,bsdiff,xdelta3,zstd]
+//! target/release/delta-bench /tmp/delta-corpus [--work /tmp/delta-bench] [--tools tufota,bsdiff,xdelta3,zstd] [--apply-runs 5]
 //! ```
 
 mod synthetic;
@@ -45,6 +47,9 @@ struct Cli {
     /// Sizes of the synthetic pairs in MB (comma-separated; 0 skips them).
     #[arg(long, value_delimiter = ',', default_value = "30,100")]
     synthetic_mb: Vec<u64>,
+    /// Applies per pair and tool; the median (by wall time) is reported, with the highest RSS.
+    #[arg(long, default_value_t = 5)]
+    apply_runs: usize,
     /// Only these corpus pairs (comma-separated names); all by default.
     #[arg(long, value_delimiter = ',')]
     pairs: Vec<String>,
@@ -137,7 +142,14 @@ fn run(cli: &Cli) -> Result<bool, String> {
         let new_sha = tools::sha256_file(&pair.new)?;
         for tool in &pair.tools {
             eprintln!("{} / {} ...", pair.name, tool.name());
-            let m = tool.measure(&pair.old, &pair.new, &cli.work, &pair.name, &new_sha);
+            let m = tool.measure(
+                &pair.old,
+                &pair.new,
+                &cli.work,
+                &pair.name,
+                &new_sha,
+                cli.apply_runs,
+            );
             all_ok &= print_row(&pair.name, tool.name(), new_len, &m);
         }
     }
@@ -159,7 +171,7 @@ fn print_row(pair: &str, tool: &str, new_len: u64, m: &Result<Measured, String>)
                 }
             };
             println!(
-                "| {pair} | {tool} | {} | {pct:.3}% | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {} | {} | {} |",
+                "| {pair} | {tool} | {} | {pct:.3}% | {:.2} | {:.1} | {:.3} | {:.2} | {:.1} | {} | {} | {} |",
                 m.patch_len,
                 m.gen.wall,
                 m.gen.rss_kib as f64 / 1024.0,
