@@ -52,10 +52,13 @@ impl<T: Read + Seek> ReadSeek for T {}
 pub trait DeltaApplier: Send + Sync {
     /// Formats (the `custom.delta.format` values) this applier understands.
     fn formats(&self) -> Vec<String>;
-    /// Reads `patch` to its end, writing the result to `out`; `base` is the active slot.
+    /// Reads `patch` to its end, writing the result to `out`; `base` is the active slot,
+    /// whose image has the signed sha256 `base_sha256` (hex). A patch made against another
+    /// base must be refused before anything is written.
     fn apply(
         &self,
         format: &str,
+        base_sha256: &str,
         base: &mut dyn ReadSeek,
         patch: &mut dyn Read,
         out: &mut dyn Write,
@@ -72,6 +75,7 @@ impl DeltaApplier for NoDelta {
     fn apply(
         &self,
         format: &str,
+        _base_sha256: &str,
         _base: &mut dyn ReadSeek,
         _patch: &mut dyn Read,
         _out: &mut dyn Write,
@@ -545,7 +549,13 @@ pub fn stream_delta(
             },
         );
         applier
-            .apply(&delta.format, &mut base, &mut patch, &mut out)
+            .apply(
+                &delta.format,
+                &delta.from_sha256,
+                &mut base,
+                &mut patch,
+                &mut out,
+            )
             .map_err(|message| InstallError::Delta {
                 target: delta.name.clone(),
                 message,

@@ -341,6 +341,7 @@ impl DeltaApplier for TestDelta {
     fn apply(
         &self,
         _format: &str,
+        _base_sha256: &str,
         base: &mut dyn ReadSeek,
         patch: &mut dyn Read,
         out: &mut dyn Write,
