@@ -2,12 +2,13 @@
 //! set by this code, not read from the patch, so a hostile patch cannot ask for more) plus a
 //! few fixed buffers, whatever the image sizes.
 
-use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Read, Seek, Write};
 use std::thread::Scope;
 
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::{Filters, LzmaOptions, Stream};
 
+use crate::base::{base_ended, check_base_len, read_full_at, BaseImage, BasePass, SeekBase};
 use crate::decode::ThreadedDecoder;
 use crate::error::DeltaError;
 use crate::hasher::BackgroundSha256;
@@ -17,11 +18,13 @@ use crate::LZMA_DICT_SIZE;
 
 /// Bytes moved per step of the hot loop (diff add, hash, write).
 const CHUNK: usize = 128 * 1024;
-/// Bytes per read of the base's sequential pass (verification, and the window's pieces).
+/// Bytes per read of [`verify_base`]'s sequential pass.
 const VERIFY_READ: usize = 256 * 1024;
-/// The window over the base that follows the result's position (see `BaseReader`): pieces of
-/// [`VERIFY_READ`] bytes, this many.
-const WINDOW_PIECES: usize = 12;
+/// The window over the base that follows the result's position (see `BaseReader`): 3 MiB in
+/// pieces of [`WINDOW_PIECE`] bytes, and 512 KiB more being read ahead of it by the pass.
+const WINDOW_PIECE: usize = 64 * 1024;
+const WINDOW_PIECES: usize = 48;
+const AHEAD_PIECES: usize = 8;
 /// The block cache for reads outside the window: block size, number of blocks, and most
 /// blocks read at once.
 const BASE_BLOCK: usize = 1024;
@@ -39,91 +42,39 @@ pub struct ApplyStats {
     pub records: u64,
     /// Compressed patch bytes consumed, header included.
     pub patch_bytes: u64,
-    /// Base bytes read while applying (after the verification pass, which reads `base_len`).
+    /// Base bytes read besides the sequential pass (which reads `base_len` once): the blocks
+    /// the window did not hold.
     pub base_bytes_read: u64,
 }
 
 /// Check that `base` is the image the patch was made against: its length (by seeking to the
 /// end) and its sha256 (by reading it whole). Leaves `base` at an unspecified position.
-pub fn verify_base<B: Read + Seek>(base: &mut B, header: &PatchHeader) -> Result<(), DeltaError> {
+pub fn verify_base<B: Read + Seek + Send>(
+    base: &mut B,
+    header: &PatchHeader,
+) -> Result<(), DeltaError> {
+    verify_base_image(&SeekBase::new(base), header)
+}
+
+/// [`verify_base`] for a [`BaseImage`] (a `File`: positioned reads).
+pub fn verify_base_image<B: BaseImage + ?Sized>(
+    base: &B,
+    header: &PatchHeader,
+) -> Result<(), DeltaError> {
     check_base_len(base, header)?;
-    base.seek(SeekFrom::Start(0))
-        .map_err(DeltaError::io("rewinding the base image"))?;
     std::thread::scope(|scope| {
-        let mut verifier = BaseVerifier::start(scope, header.base_len)?;
-        while !verifier.done() {
-            verifier.step(base)?;
+        let mut pass = BasePass::start(scope, base, header.base_len, VERIFY_READ, 2)?;
+        // Two buffers: one being hashed while the next is read.
+        pass.give(Vec::with_capacity(VERIFY_READ))?;
+        pass.give(Vec::with_capacity(VERIFY_READ))?;
+        let mut taken = 0u64;
+        while taken < header.base_len {
+            let (_, piece) = pass.next()?;
+            taken += piece.len() as u64;
+            pass.give(piece)?;
         }
-        verifier.finish(header)
+        pass.finish(header)
     })
-}
-
-/// The base's length, by seeking to its end; refused when it is not the header's.
-fn check_base_len<B: Seek>(base: &mut B, header: &PatchHeader) -> Result<(), DeltaError> {
-    let actual = base
-        .seek(SeekFrom::End(0))
-        .map_err(DeltaError::io("measuring the base image"))?;
-    if actual != header.base_len {
-        return Err(DeltaError::BaseLength {
-            expected: header.base_len,
-            actual,
-        });
-    }
-    Ok(())
-}
-
-/// The sequential sha256 pass over the base, a [`VERIFY_READ`] piece per step, hashed on a
-/// helper thread.
-struct BaseVerifier<'scope> {
-    hasher: BackgroundSha256<'scope>,
-    hashed: u64,
-    len: u64,
-}
-
-impl<'scope> BaseVerifier<'scope> {
-    fn start(scope: &'scope Scope<'scope, '_>, len: u64) -> Result<Self, DeltaError> {
-        Ok(BaseVerifier {
-            hasher: BackgroundSha256::start(scope, VERIFY_READ)?,
-            hashed: 0,
-            len,
-        })
-    }
-
-    fn done(&self) -> bool {
-        self.hashed >= self.len
-    }
-
-    /// Reads the next piece from `base`, which the caller has positioned at `self.hashed`.
-    fn step<B: Read>(&mut self, base: &mut B) -> Result<(), DeltaError> {
-        let left = self.len.saturating_sub(self.hashed);
-        let want = usize::try_from(left).map_or(VERIFY_READ, |l| l.min(VERIFY_READ));
-        let mut buf = self.hasher.spare_buffer()?;
-        // A reused buffer keeps its length, so this zero-fills only a new one.
-        buf.resize(want, 0);
-        read_full(base, buf.get_mut(..want).unwrap_or_default(), self.hashed)?;
-        self.hashed += want as u64;
-        self.hasher.update(buf)
-    }
-
-    /// Hashes the next piece, read by the caller (the base reader's window).
-    fn hash(&mut self, piece: &[u8]) -> Result<(), DeltaError> {
-        let mut buf = self.hasher.spare_buffer()?;
-        buf.clear();
-        buf.extend_from_slice(piece);
-        self.hashed += piece.len() as u64;
-        self.hasher.update(buf)
-    }
-
-    fn finish(self, header: &PatchHeader) -> Result<(), DeltaError> {
-        let actual = self.hasher.finish()?;
-        if actual != header.base_sha256 {
-            return Err(DeltaError::BaseHash {
-                expected: header.base_sha256,
-                actual,
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Apply `patch` to `base`, streaming the result into `out`.
@@ -138,14 +89,27 @@ impl<'scope> BaseVerifier<'scope> {
 /// every `Err`. A caller that must not spend the work on a wrong base checks it first with
 /// [`verify_base`] (the device client does, before downloading the patch).
 ///
+/// The base is read from two threads (the sequential pass, and the records' scattered
+/// reads), so `base` sits behind a lock here; [`apply_image`] with a `File` reads it with
+/// positioned reads instead, without the lock or the seeks.
+///
 /// Guarantees, whatever the patch bytes: no more than `header.result_len` bytes are written to
 /// `out` (a record that would overrun is refused before any of it is written); no read of the
 /// base outside `0..base_len`; the function returns `Ok` only if the base's sha256 is the
 /// declared one, exactly `result_len` bytes were produced, the stream ended there, and their
 /// sha256 equals `header.result_sha256`. On `Err`, whatever was written to `out` must be
 /// discarded.
-pub fn apply<B: Read + Seek, P: Read, W: Write>(
+pub fn apply<B: Read + Seek + Send, P: Read, W: Write>(
     base: &mut B,
+    patch: P,
+    out: &mut W,
+) -> Result<ApplyStats, DeltaError> {
+    apply_image(&SeekBase::new(base), patch, out)
+}
+
+/// [`apply`] for a [`BaseImage`]: a `File` (an A/B slot), a byte slice.
+pub fn apply_image<B: BaseImage + ?Sized, P: Read, W: Write>(
+    base: &B,
     patch: P,
     out: &mut W,
 ) -> Result<ApplyStats, DeltaError> {
@@ -174,17 +138,17 @@ struct BodyStats {
 }
 
 /// The record loop: decode records from `stream`, produce the result into `out`.
-fn apply_records<'scope, B: Read + Seek, P: Read, W: Write>(
+fn apply_records<'scope, B: BaseImage + ?Sized, P: Read, W: Write>(
     scope: &'scope Scope<'scope, '_>,
     header: &PatchHeader,
-    base: &mut B,
+    base: &'scope B,
     stream: &mut ThreadedDecoder<'_, P>,
     out: &mut W,
 ) -> Result<BodyStats, DeltaError> {
     let mut base = BaseReader::new(
         base,
         header.base_len,
-        BaseVerifier::start(scope, header.base_len)?,
+        BasePass::start(scope, base, header.base_len, WINDOW_PIECE, AHEAD_PIECES + 1)?,
     );
     let mut sink = Output::new(out, scope)?;
 
@@ -286,10 +250,10 @@ fn apply_records<'scope, B: Read + Seek, P: Read, W: Write>(
         Ok(true) => return Err(DeltaError::TrailingData { declared }),
         Err(source) => return Err(DeltaError::Decompress { source }),
     }
-    base.follow(declared, declared)?;
     let (written, actual) = sink.finish()?;
+    let base_bytes_read = base.bytes_read;
     // A wrong base explains a wrong result: report the cause.
-    base.verifier.finish(header)?;
+    base.finish(header)?;
     if actual != header.result_sha256 {
         return Err(DeltaError::ResultHash {
             expected: header.result_sha256,
@@ -299,7 +263,7 @@ fn apply_records<'scope, B: Read + Seek, P: Read, W: Write>(
     Ok(BodyStats {
         written,
         records: record,
-        base_bytes_read: base.bytes_read.saturating_sub(header.base_len),
+        base_bytes_read,
     })
 }
 
@@ -372,8 +336,9 @@ fn stream_error(source: io::Error, record: u64, produced: u64) -> DeltaError {
     }
 }
 
-/// Random access to the base: a window that follows the result's position, read once and in
-/// order (the same reads feed the base's hash), and a small block cache for the rest.
+/// Random access to the base: a window that follows the result's position, filled by the
+/// base's one sequential pass (which also hashes it, on its own thread), and a small block
+/// cache for the rest.
 ///
 /// bsdiff records of a recompiled executable are short spans scattered over the base (ruff:
 /// 79k records and 453k diff runs, most 2–128 bytes), but mostly near the matching position
@@ -382,78 +347,128 @@ fn stream_error(source: io::Error, record: u64, produced: u64) -> DeltaError {
 /// times and read 68 MB, on top of the 28.5 MB verification pass; a 3 MiB window centred on
 /// the result's position plus 1024 × 1 KiB blocks for runs outside it misses 12k times and
 /// reads 12 MB besides the window's one pass (a 4 MiB window: 9.4k misses, but a whole
-/// process above 16 MiB when a patch also fills LZMA2's 8 MiB dictionary). Filesystem images and tars, whose records
-/// follow the base in order, are served by the window alone. A cache miss reads its block
-/// plus the following ones the request still needs (up to [`BASE_RUN`] blocks at once).
-/// Memory is fixed: [`WINDOW_PIECES`] × [`VERIFY_READ`] + [`BASE_BLOCKS`] × [`BASE_BLOCK`].
-struct BaseReader<'a, 'scope, B> {
-    inner: &'a mut B,
+/// process above 16 MiB when a patch also fills LZMA2's 8 MiB dictionary). Filesystem images
+/// and tars, whose records follow the base in order, are served by the window alone. A cache
+/// miss reads its block plus the following ones the request still needs (up to [`BASE_RUN`]
+/// blocks at once).
+///
+/// Memory is fixed: ([`WINDOW_PIECES`] + [`AHEAD_PIECES`]) × [`WINDOW_PIECE`] (the window,
+/// and the pieces the pass reads ahead of it) + [`BASE_BLOCKS`] × [`BASE_BLOCK`].
+struct BaseReader<'a, 'scope, B: ?Sized> {
+    base: &'a B,
     len: u64,
-    verifier: BaseVerifier<'scope>,
-    /// Piece `i` of the base, while in the window, is at `(i % WINDOW_PIECES) * VERIFY_READ`.
-    window: Vec<u8>,
-    /// The window holds base bytes `win_lo..win_hi`; `win_hi` is how far the base is hashed.
+    pass: BasePass<'scope>,
+    /// Piece `i` of the base, while in the window, is in slot `i % WINDOW_PIECES`.
+    window: Vec<Option<Vec<u8>>>,
+    /// Pieces the pass has been asked for beyond `win_hi`.
+    ahead: usize,
+    /// A buffer that left the window, for the pass's next piece.
+    spare: Option<Vec<u8>>,
+    /// The window holds base bytes `win_lo..win_hi`.
     win_lo: u64,
     win_hi: u64,
     cache: Vec<u8>,
     /// Per slot: the block number it holds, plus one (0 = empty).
     tags: Vec<u64>,
-    /// Where `inner` is positioned, if known.
-    phys: Option<u64>,
+    /// Bytes read into the cache.
     bytes_read: u64,
 }
 
 const BLOCK: u64 = BASE_BLOCK as u64;
 const BLOCKS: u64 = BASE_BLOCKS as u64;
-const PIECE: u64 = VERIFY_READ as u64;
+const PIECE: u64 = WINDOW_PIECE as u64;
 const WINDOW: u64 = PIECE * WINDOW_PIECES as u64;
 
-impl<'a, 'scope, B: Read + Seek> BaseReader<'a, 'scope, B> {
-    fn new(inner: &'a mut B, len: u64, verifier: BaseVerifier<'scope>) -> Self {
+impl<'a, 'scope, B: BaseImage + ?Sized> BaseReader<'a, 'scope, B> {
+    fn new(base: &'a B, len: u64, pass: BasePass<'scope>) -> Self {
         BaseReader {
-            inner,
+            base,
             len,
-            verifier,
-            window: vec![0u8; WINDOW_PIECES * VERIFY_READ],
+            pass,
+            window: (0..WINDOW_PIECES).map(|_| None).collect(),
+            ahead: 0,
+            spare: None,
             win_lo: 0,
             win_hi: 0,
             cache: vec![0u8; BASE_BLOCKS * BASE_BLOCK],
             tags: vec![0; BASE_BLOCKS],
-            phys: None,
             bytes_read: 0,
         }
     }
 
     /// Move the window so that it is centred on the base position matching `produced` of
-    /// `declared` result bytes (to the base's end when they are equal), reading and hashing
-    /// the pieces it gains.
+    /// `declared` result bytes (to the base's end when they are equal), taking the pieces it
+    /// gains from the pass.
     fn follow(&mut self, produced: u64, declared: u64) -> Result<(), DeltaError> {
-        let target = if produced >= declared {
+        let centre = if produced >= declared {
             self.len
         } else {
             // produced < declared, so the quotient is below len and fits.
             let centre = u128::from(produced) * u128::from(self.len) / u128::from(declared);
-            let centre = u64::try_from(centre).unwrap_or(self.len);
-            centre.saturating_add(WINDOW / 2).min(self.len)
+            u64::try_from(centre).unwrap_or(self.len)
         };
+        let target = centre.saturating_add(WINDOW / 2).min(self.len);
+        // Up to the centre the window waits for the pass; beyond it, it takes only the pieces
+        // already read (what it lacks there, the block cache serves), so that the pass's
+        // pauses on a busy second core do not stall the records.
         while self.win_hi < target {
-            self.read_piece()?;
+            if !self.take_piece(self.win_hi < centre)? {
+                break;
+            }
         }
         Ok(())
     }
 
-    /// Read the piece at `win_hi` into the window (dropping the oldest) and hash it.
-    fn read_piece(&mut self) -> Result<(), DeltaError> {
-        let at = self.win_hi;
-        let want = (self.len - at).min(PIECE) as usize;
-        let slot = ((at / PIECE) % WINDOW_PIECES as u64) as usize * VERIFY_READ;
-        // The piece's old contents leave the window before it is overwritten.
+    /// Take the piece at `win_hi` into the window (waiting for it if `wait`, else only if it
+    /// is ready; true if taken), dropping the oldest, whose buffer the pass then reads the
+    /// next piece into.
+    fn take_piece(&mut self, wait: bool) -> Result<bool, DeltaError> {
+        self.read_ahead()?;
+        let (at, piece) = if wait {
+            self.pass.next()?
+        } else {
+            match self.pass.ready()? {
+                Some(piece) => piece,
+                None => return Ok(false),
+            }
+        };
+
+        self.ahead = self.ahead.saturating_sub(1);
+        if at != self.win_hi || piece.is_empty() {
+            return Err(DeltaError::Io {
+                what: "reading the base image",
+                source: io::Error::other(format!(
+                    "base pass gave bytes at {at} when the window needed {}",
+                    self.win_hi
+                )),
+            });
+        }
+        let end = at + piece.len() as u64;
+        let slot = ((at / PIECE) % WINDOW_PIECES as u64) as usize;
+        let evicted = match self.window.get_mut(slot) {
+            Some(s) => s.replace(piece),
+            None => None,
+        };
         self.win_lo = self.win_lo.max((at + PIECE).saturating_sub(WINDOW));
-        let dst = self.window.get_mut(slot..slot + want).unwrap_or_default();
-        read_exactly(self.inner, &mut self.phys, at, dst)?;
-        self.bytes_read += want as u64;
-        self.verifier.hash(dst)?;
-        self.win_hi = at + want as u64;
+        self.win_hi = end;
+        self.spare = evicted;
+        self.read_ahead()?;
+        Ok(true)
+    }
+
+    /// Keep [`AHEAD_PIECES`] pieces asked for beyond the window: in the buffer that just left
+    /// it, or in new ones while it fills.
+    fn read_ahead(&mut self) -> Result<(), DeltaError> {
+        while self.ahead < AHEAD_PIECES {
+            let buf = self
+                .spare
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(WINDOW_PIECE));
+            if !self.pass.give(buf)? {
+                break;
+            }
+            self.ahead += 1;
+        }
         Ok(())
     }
 
@@ -462,10 +477,10 @@ impl<'a, 'scope, B: Read + Seek> BaseReader<'a, 'scope, B> {
     /// the caller will read on.
     fn bytes_at(&mut self, p: u64, needed: u64) -> Result<&[u8], DeltaError> {
         if p >= self.win_lo && p < self.win_hi {
-            let slot = ((p / PIECE) % WINDOW_PIECES as u64) as usize * VERIFY_READ;
-            let start = slot + (p % PIECE) as usize;
-            let end = slot + (self.win_hi - p / PIECE * PIECE).min(PIECE) as usize;
-            return Ok(self.window.get(start..end).unwrap_or_default());
+            let slot = ((p / PIECE) % WINDOW_PIECES as u64) as usize;
+            let piece = self.window.get(slot).and_then(|s| s.as_deref());
+            let start = (p % PIECE) as usize;
+            return Ok(piece.and_then(|b| b.get(start..)).unwrap_or_default());
         }
         let block = p / BLOCK;
         let slot = block % BLOCKS;
@@ -477,8 +492,8 @@ impl<'a, 'scope, B: Read + Seek> BaseReader<'a, 'scope, B> {
         Ok(self.cache.get(start..end).unwrap_or_default())
     }
 
-    /// Hand base bytes `pos..pos + len` to `f` in slices of the cache, without copying them
-    /// out; the caller has checked that range lies within `0..len`.
+    /// Hand base bytes `pos..pos + len` to `f` in slices of the window or the cache, without
+    /// copying them out; the caller has checked that range lies within `0..len`.
     fn copy_to<F>(&mut self, pos: u64, len: u64, mut f: F) -> Result<(), DeltaError>
     where
         F: FnMut(&[u8]) -> Result<(), DeltaError>,
@@ -517,7 +532,7 @@ impl<'a, 'scope, B: Read + Seek> BaseReader<'a, 'scope, B> {
             .cache
             .get_mut(start..start + want as usize)
             .unwrap_or_default();
-        read_exactly(self.inner, &mut self.phys, p, dst)?;
+        read_full_at(self.base, dst, p)?;
         self.bytes_read += want;
         for (i, slot) in (first_slot..first_slot + run).enumerate() {
             if let Some(t) = self.tags.get_mut(slot as usize) {
@@ -526,52 +541,11 @@ impl<'a, 'scope, B: Read + Seek> BaseReader<'a, 'scope, B> {
         }
         Ok(())
     }
-}
 
-/// Fill `dst` from base offset `at`, seeking only when `phys` (where the reader is, if known)
-/// differs; `phys` is updated (to unknown on an error).
-fn read_exactly<B: Read + Seek>(
-    inner: &mut B,
-    phys: &mut Option<u64>,
-    at: u64,
-    dst: &mut [u8],
-) -> Result<(), DeltaError> {
-    if phys.take() != Some(at) {
-        inner
-            .seek(SeekFrom::Start(at))
-            .map_err(DeltaError::io("seeking in the base image"))?;
-    }
-    read_full(inner, dst, at)?;
-    *phys = Some(at + dst.len() as u64);
-    Ok(())
-}
-
-/// Fill `dst` from `inner`'s position, which is base offset `at`; a short base is an error.
-fn read_full<R: Read>(inner: &mut R, dst: &mut [u8], at: u64) -> Result<(), DeltaError> {
-    let mut got = 0usize;
-    while got < dst.len() {
-        match inner.read(dst.get_mut(got..).unwrap_or_default()) {
-            Ok(0) => return Err(base_ended(at + got as u64)),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => {
-                return Err(DeltaError::Io {
-                    what: "reading the base image",
-                    source,
-                })
-            }
-        }
-    }
-    Ok(())
-}
-
-fn base_ended(at: u64) -> DeltaError {
-    DeltaError::Io {
-        what: "reading the base image",
-        source: io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!("base ended at byte {at}, shorter than it was when verified"),
-        ),
+    /// Take the rest of the pass and check the base's sha256.
+    fn finish(mut self, header: &PatchHeader) -> Result<(), DeltaError> {
+        self.follow(self.len, self.len)?;
+        self.pass.finish(header)
     }
 }
 

@@ -2,9 +2,10 @@
 //!
 //! A patch turns one exact base image into one exact result image. It is made on a build
 //! machine with the whole of both images in memory ([`generate`], feature `generate`) and
-//! applied on a device in constant memory ([`apply`]): the base is read through `Read + Seek`,
-//! the patch is streamed from a `Read` (a file, an HTTP body, or [`patch_pipe`]) and the result
-//! is streamed into a `Write`.
+//! applied on a device in constant memory ([`apply`]): the base is read through `Read + Seek`
+//! (or, without a lock or seeks, through positioned reads of a [`BaseImage`] such as a `File`:
+//! [`apply_image`]), the patch is streamed from a `Read` (a file, an HTTP body, or
+//! [`patch_pipe`]) and the result is streamed into a `Write`.
 //!
 //! ## Format, version 1
 //!
@@ -72,6 +73,7 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod base;
 mod decode;
 mod error;
 #[cfg(feature = "generate")]
@@ -81,7 +83,8 @@ mod header;
 mod pipe;
 mod record;
 
-pub use apply::{apply, verify_base, ApplyStats};
+pub use apply::{apply, apply_image, verify_base, verify_base_image, ApplyStats};
+pub use base::BaseImage;
 pub use error::DeltaError;
 #[cfg(feature = "generate")]
 pub use generate::{

@@ -8,7 +8,8 @@ use liblzma::write::XzEncoder;
 use proptest::prelude::*;
 use ring::digest;
 use tufota_delta::{
-    apply, read_header, Algorithm, DeltaError, PatchHeader, FORMAT_VERSION, HEADER_LEN,
+    apply, apply_image, read_header, Algorithm, BaseImage, DeltaError, PatchHeader, FORMAT_VERSION,
+    HEADER_LEN,
 };
 
 /// A `Write` that counts and keeps what it is given.
@@ -231,6 +232,49 @@ fn wrong_base_is_refused() {
         e.map_err(|e| e.to_string()).err().as_deref(),
         Some("base image length mismatch: patch expects 55 bytes, base has 54")
     );
+}
+
+/// A base that claims `BASE.len()` bytes but ends (or fails, like a failing disk) early.
+struct BrokenBase {
+    good: usize,
+    fail: bool,
+}
+
+impl BaseImage for BrokenBase {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        if offset as usize >= self.good {
+            if self.fail {
+                return Err(io::Error::other("medium error"));
+            }
+            return Ok(0);
+        }
+        BASE[..self.good].read_at(buf, offset)
+    }
+    fn size(&self) -> io::Result<u64> {
+        Ok(BASE.len() as u64)
+    }
+}
+
+#[test]
+fn a_base_that_ends_or_fails_while_read_is_refused() {
+    let (p, result) = valid();
+    for good in [0, 1, 20, BASE.len() - 1] {
+        for fail in [false, true] {
+            let mut out = Counting::default();
+            let e = apply_image(&BrokenBase { good, fail }, &p[..], &mut out);
+            let Err(DeltaError::Io { what, source }) = &e else {
+                panic!("good {good}, fail {fail}: {e:?}")
+            };
+            assert_eq!(*what, "reading the base image");
+            let expected = if fail {
+                "medium error".to_owned()
+            } else {
+                format!("base ended at byte {good}, shorter than it was when verified")
+            };
+            assert_eq!(source.to_string(), expected, "good {good}, fail {fail}");
+            assert!(out.bytes.len() <= result.len());
+        }
+    }
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::io::{Cursor, Write};
 
 use proptest::prelude::*;
 use tufota_delta::{
-    apply, generate, patch_pipe, read_header, Algorithm, Codec, GenerateOptions, HEADER_LEN,
+    apply, apply_image, generate, patch_pipe, read_header, Algorithm, Codec, GenerateOptions,
+    HEADER_LEN,
 };
 
 fn fast() -> GenerateOptions {
@@ -173,6 +174,26 @@ fn far_moves_round_trip_through_the_base_window_and_cache() {
         stats.base_bytes_read > 0,
         "no read outside the window: the cache path went untested"
     );
+    // The same through positioned reads: from a real file (as a device reads its active
+    // slot) and from a byte slice.
+    let mut file = tempfile::tempfile().expect("temp file");
+    file.write_all(&old).expect("write base");
+    for (what, stats_image, out_image) in [
+        {
+            let mut out = Vec::new();
+            let s = apply_image(&file, &patch[..], &mut out).expect("applies from a file");
+            ("file", s, out)
+        },
+        {
+            let mut out = Vec::new();
+            let s = apply_image(&old[..], &patch[..], &mut out).expect("applies from a slice");
+            ("slice", s, out)
+        },
+    ] {
+        assert!(out_image == new, "{what}: result differs from new image");
+        assert_eq!(stats_image.result_len, stats.result_len, "{what}");
+        assert_eq!(stats_image.records, stats.records, "{what}");
+    }
     // A base with one byte changed near its end, where only the window's pass reads it.
     let mut wrong = old.clone();
     let last = wrong.len() - 10;

@@ -4,9 +4,10 @@
 //! version, so a future incompatible format gets a new name that old clients pass over
 //! (the policy skips formats it does not know) instead of misapplying.
 
+use std::fs::File;
 use std::io::{Read, Write};
 
-use super::install::{DeltaApplier, ReadSeek};
+use super::install::DeltaApplier;
 
 /// `custom.delta.format` of a `tufota-delta` version 1 patch.
 pub const TUFOTA_DELTA_FORMAT: &str = "tufota-delta-1";
@@ -27,7 +28,7 @@ impl DeltaApplier for TufotaDelta {
         &self,
         format: &str,
         base_sha256: &str,
-        base: &mut dyn ReadSeek,
+        base: &File,
         patch: &mut dyn Read,
         out: &mut dyn Write,
     ) -> Result<(), String> {
@@ -49,9 +50,8 @@ impl DeltaApplier for TufotaDelta {
                 "patch was made against base {made_against}, not the active slot's image {base_sha256}"
             ));
         }
-        let mut base = base;
         let mut out = out;
-        tufota_delta::apply(&mut base, (&head[..]).chain(patch), &mut out)
+        tufota_delta::apply_image(base, (&head[..]).chain(patch), &mut out)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }

@@ -45,21 +45,19 @@ pub trait TargetSource {
     ) -> Result<Box<dyn Read + Send + '_>, String>;
 }
 
-pub trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek> ReadSeek for T {}
-
 /// Applies a delta patch. Wired to `tufota_delta` by the binary; the engine only needs this.
 pub trait DeltaApplier: Send + Sync {
     /// Formats (the `custom.delta.format` values) this applier understands.
     fn formats(&self) -> Vec<String>;
-    /// Reads `patch` to its end, writing the result to `out`; `base` is the active slot,
-    /// whose image has the signed sha256 `base_sha256` (hex). A patch made against another
-    /// base must be refused before anything is written.
+    /// Reads `patch` to its end, writing the result to `out`; `base` is the active slot (an
+    /// image file or a block device, read at any offset), whose image has the signed sha256
+    /// `base_sha256` (hex). A patch made against another base must be refused before anything
+    /// is written.
     fn apply(
         &self,
         format: &str,
         base_sha256: &str,
-        base: &mut dyn ReadSeek,
+        base: &File,
         patch: &mut dyn Read,
         out: &mut dyn Write,
     ) -> Result<(), String>;
@@ -76,7 +74,7 @@ impl DeltaApplier for NoDelta {
         &self,
         format: &str,
         _base_sha256: &str,
-        _base: &mut dyn ReadSeek,
+        _base: &File,
         _patch: &mut dyn Read,
         _out: &mut dyn Write,
     ) -> Result<(), String> {
@@ -517,9 +515,8 @@ pub fn stream_delta(
             target: delta.name.clone(),
             source,
         })?;
-    // Unbuffered: the applier caches base blocks itself, and a BufReader would turn each of
-    // its 4 KiB reads after a seek into a CHUNK-sized one.
-    let mut base = slots.open_read(plan.from_slot)?;
+    // Unbuffered: the applier caches base blocks itself, and reads them at offsets.
+    let base = slots.open_read(plan.from_slot)?;
     let mut file = slots.open_write(slot, length)?;
     file.seek(SeekFrom::Start(0))
         .map_err(|source| InstallError::SlotIo { slot, source })?;
@@ -552,7 +549,7 @@ pub fn stream_delta(
             .apply(
                 &delta.format,
                 &delta.from_sha256,
-                &mut base,
+                &base,
                 &mut patch,
                 &mut out,
             )

@@ -5,14 +5,15 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, SeekFrom, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use tufota_client::device::install::{DeltaApplier, ReadSeek, TargetSource};
+use tufota_client::device::install::{DeltaApplier, TargetSource};
 use tufota_client::metadata::{
     HashAlgorithm, KeyType, PrivateKey, Signed, Signer, TargetFile, Targets,
 };
@@ -342,11 +343,12 @@ impl DeltaApplier for TestDelta {
         &self,
         _format: &str,
         _base_sha256: &str,
-        base: &mut dyn ReadSeek,
+        base: &File,
         patch: &mut dyn Read,
         out: &mut dyn Write,
     ) -> Result<(), String> {
         let e = |e: std::io::Error| e.to_string();
+        let mut base = base;
         loop {
             let mut op = [0u8; 1];
             if patch.read(&mut op).map_err(e)? == 0 {

@@ -17,10 +17,10 @@ pub struct Apply {
 
 impl Apply {
     pub fn run(self) -> Result<(), CliError> {
-        let mut base = File::open(&self.old).map_err(at(&self.old))?;
+        let base = File::open(&self.old).map_err(at(&self.old))?;
         let patch = File::open(&self.patch).map_err(at(&self.patch))?;
         let mut out = File::create(&self.out).map_err(at(&self.out))?;
-        let res = tufota_delta::apply(&mut base, BufReader::new(patch), &mut out);
+        let res = tufota_delta::apply_image(&base, BufReader::new(patch), &mut out);
         match res {
             Ok(stats) => {
                 out.flush().map_err(at(&self.out))?;
