@@ -8,7 +8,7 @@ use std::thread::Scope;
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::{Filters, LzmaOptions, Stream};
 
-use crate::base::{base_ended, check_base_len, read_full_at, BaseImage, BasePass, SeekBase};
+use crate::base::{base_ended, check_base_len, read_full_at, BaseImage, BasePass, Piece, SeekBase};
 use crate::decode::ThreadedDecoder;
 use crate::error::DeltaError;
 use crate::hasher::BackgroundSha256;
@@ -65,8 +65,8 @@ pub fn verify_base_image<B: BaseImage + ?Sized>(
     std::thread::scope(|scope| {
         let mut pass = BasePass::start(scope, base, header.base_len, VERIFY_READ, 2)?;
         // Two buffers: one being hashed while the next is read.
-        pass.give(Vec::with_capacity(VERIFY_READ))?;
-        pass.give(Vec::with_capacity(VERIFY_READ))?;
+        pass.give(Piece::new(Vec::with_capacity(VERIFY_READ)))?;
+        pass.give(Piece::new(Vec::with_capacity(VERIFY_READ)))?;
         let mut taken = 0u64;
         while taken < header.base_len {
             let (_, piece) = pass.next()?;
@@ -162,10 +162,8 @@ fn apply_records<'scope, B: BaseImage + ?Sized, P: Read, W: Write>(
             Some(v) => unzigzag(v),
             None => return Err(DeltaError::ResultShort { declared, produced }),
         };
-        let diff_len = read_field(stream, record, produced)?
-            .ok_or(DeltaError::StreamTruncated { record, produced })?;
-        let extra_len = read_field(stream, record, produced)?
-            .ok_or(DeltaError::StreamTruncated { record, produced })?;
+        let diff_len = next_field(stream, record, produced)?;
+        let extra_len = next_field(stream, record, produced)?;
         if diff_len == 0 && extra_len == 0 {
             return Err(DeltaError::EmptyRecord { record });
         }
@@ -193,10 +191,8 @@ fn apply_records<'scope, B: BaseImage + ?Sized, P: Read, W: Write>(
         // Diff bytes come as (zero run, literal run) pairs covering exactly diff_len.
         let mut left = diff_len;
         while left > 0 {
-            let zeros = read_field(stream, record, produced)?
-                .ok_or(DeltaError::StreamTruncated { record, produced })?;
-            let lits = read_field(stream, record, produced)?
-                .ok_or(DeltaError::StreamTruncated { record, produced })?;
+            let zeros = next_field(stream, record, produced)?;
+            let lits = next_field(stream, record, produced)?;
             if zeros == 0 && lits == 0 {
                 return Err(DeltaError::EmptyDiffRun { record });
             }
@@ -319,6 +315,14 @@ fn read_field<R: BufRead>(
     })
 }
 
+/// A field inside a record: the stream may not end before it.
+fn next_field<R: BufRead>(r: &mut R, record: u64, produced: u64) -> Result<u64, DeltaError> {
+    match read_field(r, record, produced)? {
+        Some(v) => Ok(v),
+        None => Err(DeltaError::StreamTruncated { record, produced }),
+    }
+}
+
 /// The next decoded bytes (at least one), or why there are none.
 fn decoded<R: BufRead>(r: &mut R, record: u64, produced: u64) -> Result<&[u8], DeltaError> {
     match r.fill_buf() {
@@ -359,11 +363,11 @@ struct BaseReader<'a, 'scope, B: ?Sized> {
     len: u64,
     pass: BasePass<'scope>,
     /// Piece `i` of the base, while in the window, is in slot `i % WINDOW_PIECES`.
-    window: Vec<Option<Vec<u8>>>,
+    window: Vec<Option<Piece>>,
     /// Pieces the pass has been asked for beyond `win_hi`.
     ahead: usize,
     /// A buffer that left the window, for the pass's next piece.
-    spare: Option<Vec<u8>>,
+    spare: Option<Piece>,
     /// The window holds base bytes `win_lo..win_hi`.
     win_lo: u64,
     win_hi: u64,
@@ -463,7 +467,7 @@ impl<'a, 'scope, B: BaseImage + ?Sized> BaseReader<'a, 'scope, B> {
             let buf = self
                 .spare
                 .take()
-                .unwrap_or_else(|| Vec::with_capacity(WINDOW_PIECE));
+                .unwrap_or_else(|| Piece::new(Vec::with_capacity(WINDOW_PIECE)));
             if !self.pass.give(buf)? {
                 break;
             }

@@ -6,8 +6,8 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
-use std::sync::Mutex;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::thread::{Builder, Scope, ScopedJoinHandle};
 
 use ring::digest;
@@ -162,18 +162,25 @@ pub(crate) fn base_ended(at: u64) -> DeltaError {
     }
 }
 
-/// The base's sequential pass on a helper thread: it reads the base in order, a piece at a
-/// time into buffers the caller hands it, hashes each piece and passes it on. It reads only
-/// into buffers it was given, so the caller decides how far ahead it may run and how much
-/// memory the pieces take.
+/// A piece of the base read by the pass, shared by the window and the pass's hasher.
+pub(crate) type Piece = Arc<Vec<u8>>;
+
+/// The base's sequential pass on two helper threads: one reads the base in order, a piece at
+/// a time into buffers the caller hands it, and passes each piece both to the caller and to
+/// the other, which hashes it. Reading and hashing on separate threads, the caller gets a
+/// piece as soon as it is read, and the pass keeps up with a filesystem image's patch, whose
+/// records consume the base at memory speed. The reader reads only into buffers it was given
+/// (and reuses one only once the hasher is done with it), so the caller decides how far ahead
+/// it may run and how much memory the pieces take.
 pub(crate) struct BasePass<'scope> {
     len: u64,
     piece: u64,
     /// Bytes the buffers handed over so far will hold.
     requested: u64,
-    free: Option<SyncSender<Vec<u8>>>,
-    pieces: Receiver<(u64, Vec<u8>)>,
-    worker: Option<ScopedJoinHandle<'scope, Result<[u8; 32], DeltaError>>>,
+    free: Option<SyncSender<Piece>>,
+    pieces: Receiver<(u64, Piece)>,
+    reader: Option<ScopedJoinHandle<'scope, Result<(), DeltaError>>>,
+    hasher: Option<ScopedJoinHandle<'scope, [u8; 32]>>,
 }
 
 impl<'scope> BasePass<'scope> {
@@ -186,29 +193,51 @@ impl<'scope> BasePass<'scope> {
         piece: usize,
         buffers: usize,
     ) -> Result<Self, DeltaError> {
-        let (free, free_rx) = sync_channel::<Vec<u8>>(buffers.max(1));
-        let (pieces_tx, pieces) = sync_channel::<(u64, Vec<u8>)>(buffers.max(1));
-        let worker = Builder::new()
-            .name("tufota-delta-base".into())
+        let (free, free_rx) = sync_channel::<Piece>(buffers.max(1));
+        let (pieces_tx, pieces) = sync_channel::<(u64, Piece)>(buffers.max(1));
+        let (to_hash, hash_rx) = sync_channel::<Piece>(buffers.max(1));
+        // One message per piece the hasher has let go of; unbounded, so the hasher never
+        // waits on the reader, which drains it only when it needs a buffer back.
+        let (hashed_tx, hashed) = channel::<()>();
+        let hasher = Builder::new()
+            .name("tufota-delta-basehash".into())
             .spawn_scoped(scope, move || {
                 let mut ctx = digest::Context::new(&digest::SHA256);
+                for piece in hash_rx {
+                    ctx.update(&piece);
+                    drop(piece);
+                    let _ = hashed_tx.send(());
+                }
+                digest_bytes(ctx.finish())
+            })
+            .map_err(DeltaError::io("starting the base hashing thread"))?;
+        let reader = Builder::new()
+            .name("tufota-delta-base".into())
+            .spawn_scoped(scope, move || {
                 let mut at = 0u64;
                 while at < len {
                     // The caller stopped (an error elsewhere): so does the pass.
-                    let Ok(mut buf) = free_rx.recv() else {
-                        return Err(stopped());
+                    let mut buf = free_rx.recv().map_err(|_| stopped())?;
+                    // A buffer back from the window may still be being hashed.
+                    let mut vec = loop {
+                        match Arc::try_unwrap(buf) {
+                            Ok(vec) => break vec,
+                            Err(shared) => {
+                                buf = shared;
+                                hashed.recv().map_err(|_| stopped())?;
+                            }
+                        }
                     };
                     let want = usize::try_from(len - at).map_or(piece, |l| l.min(piece));
                     // A returned buffer keeps its length, so this zero-fills only a new one.
-                    buf.resize(want, 0);
-                    read_full_at(base, &mut buf, at)?;
-                    ctx.update(&buf);
-                    if pieces_tx.send((at, buf)).is_err() {
-                        return Err(stopped());
-                    }
+                    vec.resize(want, 0);
+                    read_full_at(base, &mut vec, at)?;
+                    let read = Arc::new(vec);
+                    to_hash.send(Arc::clone(&read)).map_err(|_| stopped())?;
+                    pieces_tx.send((at, read)).map_err(|_| stopped())?;
                     at += want as u64;
                 }
-                Ok(digest_bytes(ctx.finish()))
+                Ok(())
             })
             .map_err(DeltaError::io("starting the base reading thread"))?;
         Ok(BasePass {
@@ -217,13 +246,14 @@ impl<'scope> BasePass<'scope> {
             requested: 0,
             free: Some(free),
             pieces,
-            worker: Some(worker),
+            reader: Some(reader),
+            hasher: Some(hasher),
         })
     }
 
     /// Lets the pass read its next piece into `buf`; true if it will, false (dropping `buf`)
     /// if every piece has been asked for already.
-    pub(crate) fn give(&mut self, buf: Vec<u8>) -> Result<bool, DeltaError> {
+    pub(crate) fn give(&mut self, buf: Piece) -> Result<bool, DeltaError> {
         if self.requested >= self.len {
             return Ok(false);
         }
@@ -239,7 +269,7 @@ impl<'scope> BasePass<'scope> {
     }
 
     /// The next piece, in order: its offset and bytes.
-    pub(crate) fn next(&mut self) -> Result<(u64, Vec<u8>), DeltaError> {
+    pub(crate) fn next(&mut self) -> Result<(u64, Piece), DeltaError> {
         match self.pieces.recv() {
             Ok(piece) => Ok(piece),
             Err(_) => Err(self.failure()),
@@ -247,7 +277,7 @@ impl<'scope> BasePass<'scope> {
     }
 
     /// The next piece if it has been read already.
-    pub(crate) fn ready(&mut self) -> Result<Option<(u64, Vec<u8>)>, DeltaError> {
+    pub(crate) fn ready(&mut self) -> Result<Option<(u64, Piece)>, DeltaError> {
         match self.pieces.try_recv() {
             Ok(piece) => Ok(Some(piece)),
             Err(TryRecvError::Empty) => Ok(None),
@@ -255,10 +285,10 @@ impl<'scope> BasePass<'scope> {
         }
     }
 
-    /// Why the pass stopped early: its own error, or that it stopped.
+    /// Why the pass stopped early: the reader's own error, or that it stopped.
     fn failure(&mut self) -> DeltaError {
         self.free = None;
-        match self.worker.take().map(|w| w.join()) {
+        match self.reader.take().map(|w| w.join()) {
             Some(Ok(Err(e))) => e,
             _ => stopped(),
         }
@@ -270,13 +300,18 @@ impl<'scope> BasePass<'scope> {
         let BasePass {
             free,
             pieces,
-            worker,
+            reader,
+            hasher,
             ..
         } = self;
-        // Dropped first, so that a pass still waiting on either ends rather than blocks.
+        // Dropped first, so that a reader still waiting on either ends rather than blocks.
         drop((free, pieces));
-        let actual = match worker.map(|w| w.join()) {
+        match reader.map(|w| w.join()) {
             Some(Ok(result)) => result?,
+            _ => return Err(stopped()),
+        }
+        let actual = match hasher.map(|w| w.join()) {
+            Some(Ok(digest)) => digest,
             _ => return Err(stopped()),
         };
         if actual != header.base_sha256 {
