@@ -569,9 +569,8 @@ impl<R: Read> Read for CountingReader<R> {
 /// Result bytes on their way out: staged in one buffer, then hashed and written a buffer at a
 /// time, so the many small pieces of an executable's records cost one copy each rather than a
 /// hash update and a write call each. Holds at most `CHUNK` bytes, so it can never have
-/// written more than the records admitted so far.
-/// The result side: staged into [`CHUNK`]-byte buffers, each written to `w` and then handed
-/// to the hashing thread.
+/// written more than the records admitted so far. Each full buffer is written to `w`, then
+/// handed to the hashing thread.
 struct Output<'a, 'scope, W> {
     w: &'a mut W,
     buf: Vec<u8>,

@@ -1,7 +1,7 @@
-//! SHA-256 on a helper thread. Applying a patch hashes every base byte (verification) and every
-//! result byte; on the calling thread that was a fifth of the apply time of an executable's
-//! patch, which must also read the base and write the result there (neither is `Send`). Filled
-//! buffers are handed over, not copied, and come back for reuse; at most [`DEPTH`] + 1 exist.
+//! SHA-256 of the result on a helper thread, since the calling thread, which applies the
+//! records and writes the result (`out` need not be `Send`), is an executable's patch's
+//! bottleneck; the base's hash has its own thread in `base.rs`. Filled buffers are
+//! handed over, not copied, and come back for reuse; at most [`DEPTH`] + 1 exist.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::thread::{Builder, Scope, ScopedJoinHandle};
