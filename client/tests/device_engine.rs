@@ -1,7 +1,8 @@
 //! The device engine end to end on a simulated device (files backend, simulated bootloader)
 //! against a real HTTP server on 127.0.0.1: update, reboot, confirm; resume after a cut
 //! connection; automatic fallback; rollback; refusal of a signed older image; delta; a bad
-//! image; the offline report queue; the block backend with U-Boot and GRUB commands.
+//! image; a slot that refuses writes; the offline report queue; the block backend with U-Boot
+//! and GRUB commands.
 
 mod device_support;
 
@@ -360,6 +361,46 @@ fn a_properly_signed_older_image_is_refused_and_nothing_is_written() {
     assert_eq!(out[0].1, UpdateOutcome::UpToDate);
     assert!(!f.dev.slots_dir.join("slot-b.img").exists());
     assert!(f.server.state.lock().unwrap().gets.is_empty());
+}
+
+#[test]
+fn a_slot_that_refuses_writes_fails_with_the_disks_error_and_the_next_run_completes() {
+    // Small checkpoints: writes and syncs alternate all through the image.
+    let f = fixture(32 * 1024);
+    let slot_b = f.dev.slots_dir.join("slot-b.img");
+    // The inactive slot is a device that takes no data: every write fails with ENOSPC.
+    std::os::unix::fs::symlink("/dev/full", &slot_b).unwrap();
+    {
+        let mut device = Device::open(&f.config, &NoHook, now()).unwrap();
+        let err = device
+            .update(&f.targets, &source(&f), &NoDelta, &mut Quiet, now())
+            .unwrap_err();
+        // The writer's own error, not that a writer stopped.
+        match &err {
+            EngineError::Install(InstallError::SlotIo { slot, source }) => {
+                assert_eq!(*slot, SlotId::B);
+                assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{err}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+    // Nothing was durable, the active slot is untouched and stays the one that boots.
+    match journal(&f).update {
+        UpdateState::Downloading(d) => assert_eq!(d.durable_bytes, 0),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        fs::read(f.dev.slots_dir.join("slot-a.img")).unwrap(),
+        f.factory
+    );
+    // Storage back: the next run writes the whole image.
+    fs::remove_file(&slot_b).unwrap();
+    let mut device = Device::open(&f.config, &NoHook, now()).unwrap();
+    let out = device
+        .update(&f.targets, &source(&f), &NoDelta, &mut Quiet, now())
+        .unwrap();
+    assert!(matches!(out[0].1, UpdateOutcome::Armed { .. }));
+    assert_eq!(fs::read(&slot_b).unwrap(), f.v2);
 }
 
 #[test]

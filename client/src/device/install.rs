@@ -310,7 +310,7 @@ pub fn stream_full(
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Chunk>>(PIPELINE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         let (write_tx, write_rx) = mpsc::sync_channel::<ToWriter>(PIPELINE_DEPTH);
-        let (ack_tx, ack_rx) = mpsc::channel::<io::Result<()>>();
+        let (ack_tx, ack_rx) = mpsc::channel::<()>();
 
         // Buffers travel with their filled length, so a recycled one is never zeroed again.
         scope.spawn(move || loop {
@@ -360,11 +360,8 @@ pub fn stream_full(
                         let _ = empty_tx.send(chunk.buf);
                     }
                     ToWriter::Sync => {
-                        let synced = sink.file.sync_data();
-                        let failed = synced.is_err();
-                        if ack_tx.send(synced).is_err() || failed {
-                            return Err(io::Error::other("sync failed"));
-                        }
+                        sink.file.sync_data()?;
+                        let _ = ack_tx.send(());
                     }
                 }
             }
@@ -375,47 +372,50 @@ pub fn stream_full(
             source: io::Error::other("slot writer stopped"),
         };
 
-        let mut since_checkpoint = 0u64;
-        let mut pending_sync: Option<u64> = None;
-        for message in full_rx.iter() {
-            let chunk = message.map_err(|e| fetch_err(e.to_string()))?;
-            let data = chunk.data();
-            let filled = chunk.filled;
-            if offset + data.len() as u64 > length {
-                return Err(InstallError::Length {
-                    target: plan.target.clone(),
-                    expected: length,
-                    message: "source sent more bytes".into(),
-                });
-            }
-            checker.update(data);
-            offset += filled as u64;
-            since_checkpoint += filled as u64;
-            write_tx
-                .send(ToWriter::Chunk(chunk))
-                .map_err(|_| writer_gone())?;
-            hook.reached("install:chunk-written");
-            progress.advance(offset);
-            if since_checkpoint >= checkpoint_every && offset < length {
-                if let Some(durable) = pending_sync.take() {
-                    ack_rx
-                        .recv()
-                        .map_err(|_| writer_gone())?
-                        .map_err(|source| InstallError::SlotIo { slot, source })?;
-                    hook.reached("install:slot-synced");
-                    checkpoint(durable).map_err(fetch_err)?;
+        let mut streamed = || -> Result<(), InstallError> {
+            let mut since_checkpoint = 0u64;
+            let mut pending_sync: Option<u64> = None;
+            for message in full_rx.iter() {
+                let chunk = message.map_err(|e| fetch_err(e.to_string()))?;
+                let data = chunk.data();
+                let filled = chunk.filled;
+                if offset + data.len() as u64 > length {
+                    return Err(InstallError::Length {
+                        target: plan.target.clone(),
+                        expected: length,
+                        message: "source sent more bytes".into(),
+                    });
                 }
-                write_tx.send(ToWriter::Sync).map_err(|_| writer_gone())?;
-                pending_sync = Some(offset);
-                since_checkpoint = 0;
+                checker.update(data);
+                offset += filled as u64;
+                since_checkpoint += filled as u64;
+                write_tx
+                    .send(ToWriter::Chunk(chunk))
+                    .map_err(|_| writer_gone())?;
+                hook.reached("install:chunk-written");
+                progress.advance(offset);
+                if since_checkpoint >= checkpoint_every && offset < length {
+                    if let Some(durable) = pending_sync.take() {
+                        ack_rx.recv().map_err(|_| writer_gone())?;
+                        hook.reached("install:slot-synced");
+                        checkpoint(durable).map_err(fetch_err)?;
+                    }
+                    write_tx.send(ToWriter::Sync).map_err(|_| writer_gone())?;
+                    pending_sync = Some(offset);
+                    since_checkpoint = 0;
+                }
             }
-        }
+            Ok(())
+        };
+        let streamed = streamed();
         drop(write_tx);
-        let file = writer
-            .join()
-            .map_err(|_| writer_gone())?
-            .map_err(|source| InstallError::SlotIo { slot, source })?;
-        Ok(file)
+        // The writer's own error (a full or failing disk) says more than "slot writer
+        // stopped", which is all the hashing stage sees.
+        match writer.join() {
+            Ok(Ok(file)) => streamed.map(|()| file),
+            Ok(Err(source)) => Err(InstallError::SlotIo { slot, source }),
+            Err(_) => Err(writer_gone()),
+        }
     })?;
     progress.finish();
     if offset < length {
