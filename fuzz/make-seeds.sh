@@ -17,8 +17,8 @@ done
 cp "$fx"/repo/metadata/*.json corpus/metadata_parse/
 echo "seeded $(ls corpus/metadata_parse | wc -l) metadata and $(ls corpus/trust_chain | wc -l) chain inputs"
 
-# delta_apply: real patches against the fuzz target's fixed 4 KiB base, so mutations reach the
-# record decoder instead of stopping at the base-hash check.
+# delta_apply: real patches against the fuzz target's fixed bases (4 KiB and 5 MiB), so
+# mutations reach the record decoder instead of stopping at the base-hash check.
 mkdir -p corpus/delta_apply
 python3 - "$fx" <<'PY'
 import sys
@@ -29,12 +29,20 @@ new1 = bytearray(base); new1[100:140] = b"tufota fuzz seed: a changed region her
 open(f"{d}/new1", "wb").write(bytes(new1))
 open(f"{d}/new2", "wb").write(base[:1000] + b"inserted bytes" * 20 + base[1000:3000])
 open(f"{d}/new3", "wb").write(b"")
+# A 5 MiB base (the target's large one) and a result whose 64 KiB blocks come from far-apart
+# places in it, so patches move data across the 3 MiB base window.
+big = bytes(((i * 2654435761) & 0xFFFFFFFF) >> 13 & 0xFF for i in range(5 << 20))
+open(f"{d}/base4", "wb").write(big)
+blocks = [big[i:i + 65536] for i in range(0, len(big), 65536)]
+order = [(k * 37) % len(blocks) for k in range(len(blocks))]
+open(f"{d}/new4", "wb").write(b"".join(blocks[k][:60000] + b"edit" for k in order))
 PY
 (cd .. && cargo build -q --release -p tufota-delta --features cli)
-for n in 1 2 3; do
+for n in 1 2 3 4; do
+  base="$fx/base"; [ "$n" = 4 ] && base="$fx/base4"
   # Both body codecs: LZMA2 (algorithm 1) and zstd (algorithm 2).
   for codec in lzma2 zstd; do
-    ../target/release/tufota-delta diff --codec "$codec" "$fx/base" "$fx/new$n" \
+    ../target/release/tufota-delta diff --codec "$codec" "$base" "$fx/new$n" \
       "corpus/delta_apply/seed$n-$codec" >/dev/null
   done
 done
