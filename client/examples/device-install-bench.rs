@@ -207,8 +207,13 @@ dir = "{d}/slots"
             .sum::<f64>();
         let ceiling = 100.0 * (length as f64 * cores / busy) / sha_speed;
         ceilings.push(ceiling);
+        // Streaming: from the first chunk hashed to the last; before and after it are the
+        // request, the first bytes, the final sync, the journal and the boot control.
+        let first = report["first_byte_s"].as_f64().unwrap_or(0.0);
+        let last = report["last_byte_s"].as_f64().unwrap_or(elapsed);
         println!(
-            "run {run}: {:.0} MiB/s in {elapsed:.2} s = {ratio:.0}% | client RSS {:.1} MiB | \
+            "run {run}: {:.0} MiB/s in {elapsed:.2} s = {ratio:.0}% (first chunk at {first:.3} s, \
+             last at {last:.3} s) | client RSS {:.1} MiB | \
              client threads CPU s {} | machine CPU s user {:.2} sys {:.2} softirq {:.2} \
              idle+iowait {:.2} steal {:.2} | busy {busy:.2} core-s: at most {ceiling:.0}% \
              on {cores} cores",
@@ -383,7 +388,12 @@ fn client(config: &Path, targets: &Path, url: &str) {
     );
     let now = Utc::now();
     let mut device = Device::open(&config, &NoHook, now).unwrap();
-    let mut progress = TerminalProgress::for_stderr();
+    let mut progress = PhaseTimes {
+        started: Instant::now(),
+        first_byte: None,
+        last_byte: None,
+        inner: TerminalProgress::for_stderr(),
+    };
     // A sampler thread records each thread's CPU time while the install runs (the pipeline's
     // threads are gone once it returns).
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -403,8 +413,9 @@ fn client(config: &Path, targets: &Path, url: &str) {
     };
     let stat0 = std::fs::read_to_string("/proc/stat").unwrap();
     let start = Instant::now();
+    progress.started = start;
     let out = device
-        .update(&targets, &source, &NoDelta, &mut *progress, now)
+        .update(&targets, &source, &NoDelta, &mut progress, now)
         .unwrap();
     let elapsed = start.elapsed().as_secs_f64();
     let stat1 = std::fs::read_to_string("/proc/stat").unwrap();
@@ -415,6 +426,32 @@ fn client(config: &Path, targets: &Path, url: &str) {
     println!(
         "{}",
         serde_json::json!({"elapsed_s": elapsed, "vm_hwm_kib": vm_hwm_kib(), "thread_cpu_s": threads,
+            "first_byte_s": progress.first_byte, "last_byte_s": progress.last_byte,
             "machine_cpu_s": machine_cpu(&stat0, &stat1)})
     );
+}
+
+/// Passes progress on and notes when the first and the last chunk were hashed, so the report
+/// can tell the streaming time from what comes before it (refresh-free start, request, first
+/// byte) and after it (final sync, journal, boot control).
+struct PhaseTimes {
+    started: Instant,
+    first_byte: Option<f64>,
+    last_byte: Option<f64>,
+    inner: Box<dyn tufota_client::device::progress::ProgressSink>,
+}
+
+impl tufota_client::device::progress::ProgressSink for PhaseTimes {
+    fn start(&mut self, what: &str, done: u64, total: u64) {
+        self.inner.start(what, done, total);
+    }
+    fn advance(&mut self, done: u64) {
+        let at = self.started.elapsed().as_secs_f64();
+        self.first_byte.get_or_insert(at);
+        self.last_byte = Some(at);
+        self.inner.advance(done);
+    }
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
 }
