@@ -372,7 +372,9 @@ pub fn stream_full(
             source: io::Error::other("slot writer stopped"),
         };
 
-        let mut streamed = || -> Result<(), InstallError> {
+        // The hashing stage; it returns early on the first error, the writer's join below
+        // tells whether that error came from the slot.
+        let mut hash_and_hand_on = || -> Result<(), InstallError> {
             let mut since_checkpoint = 0u64;
             let mut pending_sync: Option<u64> = None;
             for message in full_rx.iter() {
@@ -407,7 +409,7 @@ pub fn stream_full(
             }
             Ok(())
         };
-        let streamed = streamed();
+        let streamed = hash_and_hand_on();
         drop(write_tx);
         // The writer's own error (a full or failing disk) says more than "slot writer
         // stopped", which is all the hashing stage sees.
