@@ -20,6 +20,13 @@
 //! (client, server and kernel, from /proc/stat) divided over its cores, as a ratio to SHA-256.
 //! When the server shares the client's cores, the install cannot beat that figure however
 //! its threads are scheduled.
+//!
+//! And each run measures two bare references after the install, from the same server. "Bare
+//! wire + sha256": one thread receives the body straight from the socket into recycled 512 KiB
+//! buffers, another hashes them; no HTTP library, no slot, no journal. No client can do less
+//! and still hash what the wire brings, so its ratio is what this machine allows an installer,
+//! measured in the same minute as the install. "Wire alone": the same without hashing, what
+//! loopback TCP and the server deliver at all.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -42,6 +49,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("--serve") => serve(Path::new(&args[2])),
         Some("--client") => client(Path::new(&args[2]), Path::new(&args[3]), &args[4]),
+        Some("--bare") => bare(&args[2], args.get(3).is_some_and(|m| m == "hash")),
         _ => parent(&args[1..]),
     }
 }
@@ -145,6 +153,7 @@ dir = "{d}/slots"
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let mut ratios = Vec::new();
     let mut ceilings = Vec::new();
+    let mut bares = Vec::new();
     for run in 1..=runs {
         // A new device each run: no trusted state, slot b as on a device before an update.
         for sub in ["metadata", "state", "slots"] {
@@ -178,6 +187,16 @@ dir = "{d}/slots"
             .stderr(Stdio::inherit())
             .output()
             .unwrap();
+        let bare_ratio = |mode: &str| {
+            let out = Command::new(&exe)
+                .args(["--bare", &url, mode])
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            100.0 * (length as f64 / report["elapsed_s"].as_f64().unwrap()) / sha_speed
+        };
+        let (bare_hash, bare_wire) = (bare_ratio("hash"), bare_ratio("wire"));
         let _ = server.kill();
         let _ = server.wait();
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -209,6 +228,7 @@ dir = "{d}/slots"
         ceilings.push(ceiling);
         // Streaming: from the first chunk hashed to the last; before and after it are the
         // request, the first bytes, the final sync, the journal and the boot control.
+        bares.push((bare_hash, bare_wire));
         let first = report["first_byte_s"].as_f64().unwrap_or(0.0);
         let last = report["last_byte_s"].as_f64().unwrap_or(elapsed);
         println!(
@@ -216,7 +236,8 @@ dir = "{d}/slots"
              last at {last:.3} s) | client RSS {:.1} MiB | \
              client threads CPU s {} | machine CPU s user {:.2} sys {:.2} softirq {:.2} \
              idle+iowait {:.2} steal {:.2} | busy {busy:.2} core-s: at most {ceiling:.0}% \
-             on {cores} cores",
+             on {cores} cores | bare wire + sha256 {bare_hash:.0}%, \
+             wire alone {bare_wire:.0}%",
             mib(rate),
             report["vm_hwm_kib"].as_f64().unwrap() / 1024.0,
             threads.join(" "),
@@ -241,6 +262,27 @@ dir = "{d}/slots"
          {cores} cores with no idle or steal time",
         ceilings[ceilings.len() / 2]
     );
+    for (name, pick, what) in [
+        (
+            "bare wire + sha256:",
+            (|b: &(f64, f64)| b.0) as fn(&(f64, f64)) -> f64,
+            "socket to hash, no HTTP library, no slot",
+        ),
+        (
+            "wire alone:",
+            |b: &(f64, f64)| b.1,
+            "what loopback TCP and the server deliver",
+        ),
+    ] {
+        let mut ratios: Vec<f64> = bares.iter().map(pick).collect();
+        ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "{name:<22} median {:.0}% (worst {:.0}%, best {:.0}%): {what}",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1]
+        );
+    }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "load average:          {}",
@@ -429,6 +471,69 @@ fn client(config: &Path, targets: &Path, url: &str) {
             "first_byte_s": progress.first_byte, "last_byte_s": progress.last_byte,
             "machine_cpu_s": machine_cpu(&stat0, &stat1)})
     );
+}
+
+/// The bare references: GET the image with a hand-written request, then one thread moves the
+/// body from the socket into recycled buffers and this one hashes them (`hash`), as the
+/// install's fetch and hashing stages do, without anything else; or only hands them back.
+fn bare(url: &str, hash: bool) {
+    use std::io::Read;
+    use std::sync::mpsc;
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET /image.bin HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    const CHUNK: usize = 512 * 1024;
+    let start = Instant::now();
+    let hashed = std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(3);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        scope.spawn(move || {
+            let mut received = 0u64;
+            while received < length {
+                let mut buf = empty_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                let mut filled = 0;
+                while filled < CHUNK {
+                    match stream.read(&mut buf[filled..]).unwrap() {
+                        0 => break,
+                        n => filled += n,
+                    }
+                }
+                if filled == 0 {
+                    break;
+                }
+                received += filled as u64;
+                full_tx.send((buf, filled)).unwrap();
+            }
+        });
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut hashed = 0u64;
+        for (buf, filled) in full_rx {
+            if hash {
+                ctx.update(&buf[..filled]);
+            }
+            hashed += filled as u64;
+            let _ = empty_tx.send(buf);
+        }
+        std::hint::black_box(ctx.finish());
+        hashed
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(hashed, length);
+    println!("{}", serde_json::json!({ "elapsed_s": elapsed }));
 }
 
 /// Passes progress on and notes when the first and the last chunk were hashed, so the report
