@@ -365,11 +365,36 @@ fn a_properly_signed_older_image_is_refused_and_nothing_is_written() {
 
 #[test]
 fn a_slot_that_refuses_writes_fails_with_the_disks_error_and_the_next_run_completes() {
+    // The inactive slot is a device that takes no data: every write fails with ENOSPC.
+    failing_slot_records_nothing_durable_and_the_next_run_completes(
+        "/dev/full",
+        std::io::ErrorKind::StorageFull,
+    );
+}
+
+#[test]
+fn a_slot_that_cannot_sync_records_nothing_durable_and_the_next_run_completes() {
+    // The inactive slot takes every write but cannot be synced: fdatasync on /dev/null fails
+    // with EINVAL, as a failing disk's would with EIO. Data written but never made durable
+    // must not count as durable.
+    failing_slot_records_nothing_durable_and_the_next_run_completes(
+        "/dev/null",
+        std::io::ErrorKind::InvalidInput,
+    );
+}
+
+/// Makes the inactive slot the device `failing` (a symlink in the files backend), runs an
+/// update, and checks that it fails with the slot's own error, that nothing was recorded as
+/// durable, that the active slot is untouched, and that once the storage is back the next run
+/// starts over and writes the whole image.
+fn failing_slot_records_nothing_durable_and_the_next_run_completes(
+    failing: &str,
+    kind: std::io::ErrorKind,
+) {
     // Small checkpoints: writes and syncs alternate all through the image.
     let f = fixture(32 * 1024);
     let slot_b = f.dev.slots_dir.join("slot-b.img");
-    // The inactive slot is a device that takes no data: every write fails with ENOSPC.
-    std::os::unix::fs::symlink("/dev/full", &slot_b).unwrap();
+    std::os::unix::fs::symlink(failing, &slot_b).unwrap();
     {
         let mut device = Device::open(&f.config, &NoHook, now()).unwrap();
         let err = device
@@ -379,12 +404,11 @@ fn a_slot_that_refuses_writes_fails_with_the_disks_error_and_the_next_run_comple
         match &err {
             EngineError::Install(InstallError::SlotIo { slot, source }) => {
                 assert_eq!(*slot, SlotId::B);
-                assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{err}");
+                assert_eq!(source.kind(), kind, "{err}");
             }
             other => panic!("{other}"),
         }
     }
-    // Nothing was durable, the active slot is untouched and stays the one that boots.
     match journal(&f).update {
         UpdateState::Downloading(d) => assert_eq!(d.durable_bytes, 0),
         other => panic!("{other:?}"),
@@ -393,7 +417,6 @@ fn a_slot_that_refuses_writes_fails_with_the_disks_error_and_the_next_run_comple
         fs::read(f.dev.slots_dir.join("slot-a.img")).unwrap(),
         f.factory
     );
-    // Storage back: the next run writes the whole image.
     fs::remove_file(&slot_b).unwrap();
     let mut device = Device::open(&f.config, &NoHook, now()).unwrap();
     let out = device
@@ -401,6 +424,8 @@ fn a_slot_that_refuses_writes_fails_with_the_disks_error_and_the_next_run_comple
         .unwrap();
     assert!(matches!(out[0].1, UpdateOutcome::Armed { .. }));
     assert_eq!(fs::read(&slot_b).unwrap(), f.v2);
+    let gets = f.server.state.lock().unwrap().gets.clone();
+    assert_eq!(gets.last().map(|g| g.1.clone()), Some(None), "{gets:?}");
 }
 
 #[test]
