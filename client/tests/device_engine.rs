@@ -1,8 +1,8 @@
 //! The device engine end to end on a simulated device (files backend, simulated bootloader)
 //! against a real HTTP server on 127.0.0.1: update, reboot, confirm; resume after a cut
 //! connection; automatic fallback; rollback; refusal of a signed older image; delta; a bad
-//! image; a slot that refuses writes; the offline report queue; the block backend with U-Boot
-//! and GRUB commands.
+//! image; a slot that refuses writes or syncs; a journal that cannot record a checkpoint; the
+//! offline report queue; the block backend with U-Boot and GRUB commands.
 
 mod device_support;
 
@@ -426,6 +426,61 @@ fn failing_slot_records_nothing_durable_and_the_next_run_completes(
     assert_eq!(fs::read(&slot_b).unwrap(), f.v2);
     let gets = f.server.state.lock().unwrap().gets.clone();
     assert_eq!(gets.last().map(|g| g.1.clone()), Some(None), "{gets:?}");
+}
+
+/// At the first slot sync, puts a plain file where the component's state directory was, so
+/// that the journal cannot record the checkpoint.
+struct StateDirGoneAtFirstSync {
+    state_dir: std::path::PathBuf,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl tufota_client::device::StepHook for StateDirGoneAtFirstSync {
+    fn reached(&self, step: &str) {
+        if step == "install:slot-synced"
+            && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            fs::rename(&self.state_dir, self.state_dir.with_extension("moved")).unwrap();
+            fs::write(&self.state_dir, b"not a directory").unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_journal_that_cannot_record_a_checkpoint_stops_the_download_and_the_next_run_completes() {
+    let f = fixture(32 * 1024);
+    let state_dir = f.config.component_state_dir("system");
+    let hook = StateDirGoneAtFirstSync {
+        state_dir: state_dir.clone(),
+        done: Default::default(),
+    };
+    {
+        let mut device = Device::open(&f.config, &hook, now()).unwrap();
+        let err = device
+            .update(&f.targets, &source(&f), &NoDelta, &mut Quiet, now())
+            .unwrap_err();
+        // The journal's own error, not that the slot writer stopped.
+        match &err {
+            EngineError::Install(InstallError::Fetch { message, .. }) => {
+                assert!(message.contains("durably"), "{err}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(hook.done.load(std::sync::atomic::Ordering::SeqCst));
+    // The active slot is untouched; with the state directory back, the next run completes.
+    assert_eq!(
+        fs::read(f.dev.slots_dir.join("slot-a.img")).unwrap(),
+        f.factory
+    );
+    fs::remove_file(&state_dir).unwrap();
+    fs::rename(state_dir.with_extension("moved"), &state_dir).unwrap();
+    let mut device = Device::open(&f.config, &NoHook, now()).unwrap();
+    let out = device
+        .update(&f.targets, &source(&f), &NoDelta, &mut Quiet, now())
+        .unwrap();
+    assert!(matches!(out[0].1, UpdateOutcome::Armed { .. }));
+    assert_eq!(fs::read(f.dev.slots_dir.join("slot-b.img")).unwrap(), f.v2);
 }
 
 #[test]

@@ -159,8 +159,8 @@ impl SlotSink {
     }
 }
 
-/// What a checkpoint does: sync the slot and journal the durable offset.
-pub type Checkpoint<'a> = dyn FnMut(u64) -> Result<(), String> + 'a;
+/// Journals the durable offset, once the slot is synced up to it; runs on its own thread.
+pub type Checkpoint<'a> = dyn FnMut(u64) -> Result<(), String> + Send + 'a;
 
 /// Hashes the first `length` bytes of `slot` into `checker`; false if the slot is shorter.
 fn hash_slot_prefix(
@@ -246,21 +246,31 @@ impl Chunk {
 /// What the hashing stage hands the writer stage.
 enum ToWriter {
     Chunk(Chunk),
-    /// Sync everything written so far, then acknowledge.
-    Sync,
+    /// Sync everything written so far, then have it journaled as durable.
+    Checkpoint,
+}
+
+/// Why the writer stage stopped early.
+enum WriterStop {
+    /// Writing or syncing the slot failed.
+    Slot(io::Error),
+    /// The journal stage stopped; its own error says why.
+    JournalStopped,
 }
 
 /// Streams a full image into the inactive slot from `state.durable_bytes` on, hashing as it
 /// goes. On success the slot holds exactly `length` synced bytes whose hashes match signed
 /// metadata. On a fetch error the durable offset stays journaled for the next run.
 ///
-/// Three stages run in parallel so that SHA-256 — the one cost that cannot be avoided — is
+/// Four stages run in parallel so that SHA-256 — the one cost that cannot be avoided — is
 /// the bottleneck: a fetch thread reads the network into buffers, this thread hashes them,
-/// and a writer thread writes them to the slot and syncs it at checkpoints. A checkpoint is
-/// journaled only after the writer acknowledged the sync, and that acknowledgement is
-/// awaited at the next checkpoint (not as it happens), so the steps this thread reports to
-/// the hook come in the same order in every run. Buffers are recycled and every channel is
-/// bounded, so memory stays at a few chunks whatever the image size.
+/// a writer thread writes them to the slot and syncs it at each checkpoint, and a journal
+/// thread then records each synced offset as durable. The journal's own fsyncs and rename
+/// stay off the hashing and writing threads: on this thread they cost a tenth of the install's
+/// time on the reference machine (about 1.4 ms per checkpoint), and a device's eMMC syncs
+/// slower still. Every synced offset is journaled, in order, so each thread reports the same
+/// steps to the hook in every run; only their interleaving varies. Buffers are recycled and
+/// the chunk channels are bounded, so memory stays at a few chunks whatever the image size.
 pub fn stream_full(
     slots: &dyn SlotBackend,
     source: &dyn TargetSource,
@@ -310,7 +320,6 @@ pub fn stream_full(
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Chunk>>(PIPELINE_DEPTH);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         let (write_tx, write_rx) = mpsc::sync_channel::<ToWriter>(PIPELINE_DEPTH);
-        let (ack_tx, ack_rx) = mpsc::channel::<()>();
 
         // Buffers travel with their filled length, so a recycled one is never zeroed again.
         scope.spawn(move || loop {
@@ -347,7 +356,15 @@ pub fn stream_full(
             }
         });
 
-        let writer = scope.spawn(move || -> io::Result<File> {
+        // Unbounded but small: at most one offset per checkpoint of the image.
+        let (durable_tx, durable_rx) = mpsc::channel::<u64>();
+        let journal_stage = scope.spawn(move || -> Result<(), String> {
+            for durable in durable_rx {
+                checkpoint(durable)?;
+            }
+            Ok(())
+        });
+        let writer = scope.spawn(move || -> Result<File, WriterStop> {
             let mut sink = SlotSink {
                 file,
                 direct,
@@ -356,12 +373,15 @@ pub fn stream_full(
             for message in write_rx {
                 match message {
                     ToWriter::Chunk(chunk) => {
-                        sink.write(chunk.data())?;
+                        sink.write(chunk.data()).map_err(WriterStop::Slot)?;
                         let _ = empty_tx.send(chunk.buf);
                     }
-                    ToWriter::Sync => {
-                        sink.file.sync_data()?;
-                        let _ = ack_tx.send(());
+                    ToWriter::Checkpoint => {
+                        sink.file.sync_data().map_err(WriterStop::Slot)?;
+                        hook.reached("install:slot-synced");
+                        if durable_tx.send(sink.pos).is_err() {
+                            return Err(WriterStop::JournalStopped);
+                        }
                     }
                 }
             }
@@ -376,7 +396,6 @@ pub fn stream_full(
         // tells whether that error came from the slot.
         let mut hash_and_hand_on = || -> Result<(), InstallError> {
             let mut since_checkpoint = 0u64;
-            let mut pending_sync: Option<u64> = None;
             for message in full_rx.iter() {
                 let chunk = message.map_err(|e| fetch_err(e.to_string()))?;
                 let data = chunk.data();
@@ -397,13 +416,9 @@ pub fn stream_full(
                 hook.reached("install:chunk-written");
                 progress.advance(offset);
                 if since_checkpoint >= checkpoint_every && offset < length {
-                    if let Some(durable) = pending_sync.take() {
-                        ack_rx.recv().map_err(|_| writer_gone())?;
-                        hook.reached("install:slot-synced");
-                        checkpoint(durable).map_err(fetch_err)?;
-                    }
-                    write_tx.send(ToWriter::Sync).map_err(|_| writer_gone())?;
-                    pending_sync = Some(offset);
+                    write_tx
+                        .send(ToWriter::Checkpoint)
+                        .map_err(|_| writer_gone())?;
                     since_checkpoint = 0;
                 }
             }
@@ -411,12 +426,16 @@ pub fn stream_full(
         };
         let streamed = hash_and_hand_on();
         drop(write_tx);
-        // The writer's own error (a full or failing disk) says more than "slot writer
-        // stopped", which is all the hashing stage sees.
-        match writer.join() {
-            Ok(Ok(file)) => streamed.map(|()| file),
-            Ok(Err(source)) => Err(InstallError::SlotIo { slot, source }),
-            Err(_) => Err(writer_gone()),
+        // The writer's or the journal's own error (a full or failing disk, a state directory
+        // that cannot be written) says more than "slot writer stopped", which is all the
+        // hashing stage sees.
+        match (writer.join(), journal_stage.join()) {
+            (_, Ok(Err(message))) => Err(fetch_err(message)),
+            (Ok(Err(WriterStop::Slot(source))), _) => Err(InstallError::SlotIo { slot, source }),
+            (Ok(Ok(file)), Ok(Ok(()))) => streamed.map(|()| file),
+            (Ok(Err(WriterStop::JournalStopped)), _) | (Err(_), _) | (_, Err(_)) => {
+                Err(writer_gone())
+            }
         }
     })?;
     progress.finish();
