@@ -284,21 +284,10 @@ dir = "{d}/slots"
          {cores} cores with no idle or steal time",
         ceilings[ceilings.len() / 2]
     );
-    for (name, pick, what) in bares.first().map_or(vec![], |_| {
-        vec![
-            (
-                "bare wire + sha256:",
-                (|b: &(f64, f64)| b.0) as fn(&(f64, f64)) -> f64,
-                "socket to hash, no HTTP library, no slot",
-            ),
-            (
-                "wire alone:",
-                |b: &(f64, f64)| b.1,
-                "what loopback TCP and the server deliver",
-            ),
-        ]
-    }) {
-        let mut ratios: Vec<f64> = bares.iter().map(pick).collect();
+    let summary = |name: &str, mut ratios: Vec<f64>, what: &str| {
+        if ratios.is_empty() {
+            return;
+        }
         ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(
             "{name:<22} median {:.0}% (worst {:.0}%, best {:.0}%): {what}",
@@ -306,7 +295,17 @@ dir = "{d}/slots"
             ratios[0],
             ratios[ratios.len() - 1]
         );
-    }
+    };
+    summary(
+        "bare wire + sha256:",
+        bares.iter().map(|b| b.0).collect(),
+        "socket to hash, no HTTP library, no slot",
+    );
+    summary(
+        "wire alone:",
+        bares.iter().map(|b| b.1).collect(),
+        "what loopback TCP and the server deliver",
+    );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "load average:          {}",
@@ -522,7 +521,7 @@ fn bare(url: &str, hash: bool) {
         .unwrap();
     const CHUNK: usize = 512 * 1024;
     let start = Instant::now();
-    let hashed = std::thread::scope(|scope| {
+    let consumed = std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(3);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         scope.spawn(move || {
@@ -544,19 +543,19 @@ fn bare(url: &str, hash: bool) {
             }
         });
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut hashed = 0u64;
+        let mut consumed = 0u64;
         for (buf, filled) in full_rx {
             if hash {
                 ctx.update(&buf[..filled]);
             }
-            hashed += filled as u64;
+            consumed += filled as u64;
             let _ = empty_tx.send(buf);
         }
         std::hint::black_box(ctx.finish());
-        hashed
+        consumed
     });
     let elapsed = start.elapsed().as_secs_f64();
-    assert_eq!(hashed, length);
+    assert_eq!(consumed, length);
     println!("{}", serde_json::json!({ "elapsed_s": elapsed }));
 }
 
