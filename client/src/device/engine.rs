@@ -443,11 +443,11 @@ impl<'a> ComponentEngine<'a> {
                         let journal = &mut self.journal;
                         let dir = &self.dir;
                         let hook = self.hook;
-                        let mut checkpoint = |durable: u64| -> Result<(), String> {
+                        let mut checkpoint = |durable: u64| {
                             if let UpdateState::Downloading(d) = &mut journal.update {
                                 d.durable_bytes = durable;
                             }
-                            journal.save(dir, hook).map_err(|e| e.to_string())
+                            journal.save(dir, hook)
                         };
                         install::stream_full(
                             &*self.slots,
@@ -468,6 +468,8 @@ impl<'a> ComponentEngine<'a> {
                             };
                             self.save(UpdateState::Written(current.written()))?;
                         }
+                        // The state directory failed, as any other journal write can.
+                        Err(InstallError::Journal(e)) => return Err(e.into()),
                         Err(
                             e @ (InstallError::Fetch { .. }
                             | InstallError::SlotIo { .. }

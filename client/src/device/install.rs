@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use super::boot::SlotId;
 use super::durable::StepHook;
-use super::journal::{Downloading, Plan};
+use super::journal::{Downloading, JournalError, Plan};
 use super::progress::ProgressSink;
 use super::slot::{SlotBackend, SlotError};
 use crate::metadata::{HashChecker, HashMismatch, TargetFile};
@@ -101,6 +101,9 @@ pub enum InstallError {
     Delta { target: String, message: String },
     #[error("writing slot {slot}: {source}")]
     SlotIo { slot: SlotId, source: io::Error },
+    /// A checkpoint could not be journaled: the state directory, not the download, failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     #[error(transparent)]
     Slot(#[from] SlotError),
 }
@@ -160,7 +163,7 @@ impl SlotSink {
 }
 
 /// Journals the durable offset, once the slot is synced up to it; runs on its own thread.
-pub type Checkpoint<'a> = dyn FnMut(u64) -> Result<(), String> + Send + 'a;
+pub type Checkpoint<'a> = dyn FnMut(u64) -> Result<(), JournalError> + Send + 'a;
 
 /// Hashes the first `length` bytes of `slot` into `checker`; false if the slot is shorter.
 fn hash_slot_prefix(
@@ -358,7 +361,7 @@ pub fn stream_full(
 
         // Unbounded but small: at most one offset per checkpoint of the image.
         let (durable_tx, durable_rx) = mpsc::channel::<u64>();
-        let journal_stage = scope.spawn(move || -> Result<(), String> {
+        let journal_stage = scope.spawn(move || -> Result<(), JournalError> {
             for durable in durable_rx {
                 checkpoint(durable)?;
             }
@@ -430,7 +433,7 @@ pub fn stream_full(
         // that cannot be written) says more than "slot writer stopped", which is all the
         // hashing stage sees.
         match (writer.join(), journal_stage.join()) {
-            (_, Ok(Err(message))) => Err(fetch_err(message)),
+            (_, Ok(Err(journal))) => Err(InstallError::Journal(journal)),
             (Ok(Err(WriterStop::Slot(source))), _) => Err(InstallError::SlotIo { slot, source }),
             (Ok(Ok(file)), Ok(Ok(()))) => streamed.map(|()| file),
             (Ok(Err(WriterStop::JournalStopped)), _) | (Err(_), _) | (_, Err(_)) => {
