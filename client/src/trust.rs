@@ -7,13 +7,14 @@
 //!   delegated targets. Nothing loads out of order, and root/timestamp/snapshot cannot change
 //!   once a later role has loaded.
 //! - Signatures are checked with the keys of the delegator in force *now* (root for the
-//!   top-level roles, the delegating targets role for delegated ones).
+//!   top-level roles, the delegating targets role for delegated ones). A role loaded through
+//!   one delegator answers for another only after a check against that one's keys.
 //! - A timestamp or snapshot may load while expired, or while not yet the "final" version, so
 //!   that the copy kept on disk serves as the rollback baseline for the next one (§5.4, §5.5);
 //!   a later role never loads on top of an expired or non-final one.
 //! - A failed update leaves the set exactly as it was.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -78,6 +79,15 @@ pub enum TrustError {
     NotInSnapshot { role: String },
     #[error("{role} metadata refused: {delegator} does not delegate to it")]
     NotDelegated { role: String, delegator: String },
+    /// A role trusted through one delegator, reached again through another whose keys for
+    /// it its signatures do not meet.
+    #[error("{role} metadata refused as {delegator} delegates it: {valid} valid signature(s) from the keys {delegator} names for it, threshold is {threshold}")]
+    NotSignedForDelegator {
+        role: String,
+        delegator: String,
+        valid: u64,
+        threshold: u64,
+    },
     #[error("{role} metadata cannot load yet: {reason}")]
     OutOfOrder { role: String, reason: &'static str },
 }
@@ -101,7 +111,17 @@ pub struct TrustedMetadata {
     timestamp: Option<Signed<Timestamp>>,
     snapshot: Option<Signed<Snapshot>>,
     /// "targets" and every delegated role loaded so far.
-    targets: BTreeMap<String, Signed<Targets>>,
+    targets: BTreeMap<String, TrustedTargets>,
+}
+
+/// A loaded targets role and the delegators whose keys and threshold for it its signatures
+/// were checked against. The search for a target can reach one role name through several
+/// delegators that name different keys for it (§5.7.2); the role speaks for a delegator
+/// only once checked against that delegator's keys.
+#[derive(Debug, Clone)]
+struct TrustedTargets {
+    signed: Signed<Targets>,
+    delegators: BTreeSet<String>,
 }
 
 fn check_expiry<T: Role>(
@@ -372,28 +392,7 @@ impl TrustedMetadata {
             .ok_or_else(|| TrustError::NotInSnapshot { role: role.into() })?;
         check_meta_file(role, "snapshot", meta, bytes)?;
         let new = Signed::<Targets>::from_bytes(role, bytes)?;
-        if delegator == "root" {
-            if role != "targets" {
-                return Err(TrustError::NotDelegated {
-                    role: role.into(),
-                    delegator: delegator.into(),
-                });
-            }
-            verify_top_level("targets", self.root.signed(), &new)?;
-        } else {
-            let parent = self
-                .targets
-                .get(delegator)
-                .ok_or_else(|| TrustError::out_of_order(role, "its delegator has not loaded"))?;
-            let delegations = parent.signed().delegations.as_ref();
-            let (keys, keyids, threshold) = delegations
-                .and_then(|d| delegated_role_keys(d, role))
-                .ok_or_else(|| TrustError::NotDelegated {
-                    role: role.into(),
-                    delegator: delegator.into(),
-                })?;
-            new.verify_threshold(role, keys, &keyids, threshold)?;
-        }
+        self.check_delegated_signatures(role, delegator, &new)?;
         if new.signed().version != meta.version {
             return Err(TrustError::WrongVersion {
                 role: role.into(),
@@ -402,7 +401,80 @@ impl TrustedMetadata {
             });
         }
         check_expiry(role, &new, self.reference_time)?;
-        self.targets.insert(role.into(), new);
+        self.targets.insert(
+            role.into(),
+            TrustedTargets {
+                signed: new,
+                delegators: BTreeSet::from([delegator.to_string()]),
+            },
+        );
+        Ok(())
+    }
+
+    /// Whether `role` is already loaded and trusted as `delegator` delegates it; `false`
+    /// when it has not loaded. A role loaded through another delegator is trusted through
+    /// this one only if its signatures meet this delegator's keys and threshold for it too;
+    /// otherwise it is refused here, as a fresh copy signed that way would be.
+    pub fn check_loaded_targets(
+        &mut self,
+        role: &str,
+        delegator: &str,
+    ) -> Result<bool, TrustError> {
+        let Some(loaded) = self.targets.get(role) else {
+            return Ok(false);
+        };
+        if loaded.delegators.contains(delegator) {
+            return Ok(true);
+        }
+        self.check_delegated_signatures(role, delegator, &loaded.signed)
+            .map_err(|e| match e {
+                TrustError::Threshold(t) => TrustError::NotSignedForDelegator {
+                    role: role.into(),
+                    delegator: delegator.into(),
+                    valid: t.valid,
+                    threshold: t.threshold,
+                },
+                other => other,
+            })?;
+        if let Some(loaded) = self.targets.get_mut(role) {
+            loaded.delegators.insert(delegator.to_string());
+        }
+        Ok(true)
+    }
+
+    /// §5.6.3 / §5.7.2: `doc` is signed by a threshold of the keys `delegator` names for
+    /// `role` — root's targets keys for the top-level role, the delegating role's
+    /// delegation in force now for a delegated one.
+    fn check_delegated_signatures(
+        &self,
+        role: &str,
+        delegator: &str,
+        doc: &Signed<Targets>,
+    ) -> Result<(), TrustError> {
+        if delegator == "root" {
+            if role != "targets" {
+                return Err(TrustError::NotDelegated {
+                    role: role.into(),
+                    delegator: delegator.into(),
+                });
+            }
+            return verify_top_level("targets", self.root.signed(), doc);
+        }
+        let parent = self
+            .targets
+            .get(delegator)
+            .ok_or_else(|| TrustError::out_of_order(role, "its delegator has not loaded"))?;
+        let (keys, keyids, threshold) = parent
+            .signed
+            .signed()
+            .delegations
+            .as_ref()
+            .and_then(|d| delegated_role_keys(d, role))
+            .ok_or_else(|| TrustError::NotDelegated {
+                role: role.into(),
+                delegator: delegator.into(),
+            })?;
+        doc.verify_threshold(role, keys, &keyids, threshold)?;
         Ok(())
     }
 
@@ -420,7 +492,7 @@ impl TrustedMetadata {
 
     /// "targets" or a delegated role, once loaded.
     pub fn targets(&self, role: &str) -> Option<&Signed<Targets>> {
-        self.targets.get(role)
+        self.targets.get(role).map(|t| &t.signed)
     }
 
     pub fn reference_time(&self) -> DateTime<Utc> {

@@ -268,9 +268,10 @@ impl Updater {
 
     /// §5.6 (and §5.7.2 for delegated roles): a targets role, from the store if its stored
     /// version is the one snapshot names, else from the mirrors. A role already loaded in
-    /// this refresh is not loaded again.
+    /// this refresh is not loaded again, but it speaks for `delegator` only if it meets that
+    /// delegator's keys for it, wherever it was first reached from.
     fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), UpdateError> {
-        if self.trusted.targets(role).is_some() {
+        if self.trusted.check_loaded_targets(role, delegator)? {
             return Ok(());
         }
         let meta = self

@@ -577,6 +577,36 @@ fn delegated_roles_must_be_delegated_listed_and_loaded_in_order() {
         .unwrap();
 }
 
+/// A role already loaded is trusted again only as a delegator that names keys it meets
+/// delegates it (the updater asks before reusing it; the refusal for another delegator's
+/// keys is `client_attacks.rs::a_role_loaded_through_one_delegator_is_refused_through_another_whose_keys_it_lacks`).
+#[test]
+fn a_loaded_role_is_rechecked_against_the_delegator_that_reaches_it() {
+    let repo = Repo::new();
+    let st = state(&repo, 1, 1, 1, 1);
+    let mut t = fresh(&repo);
+    assert!(!t.check_loaded_targets("targets", "root").unwrap());
+    load_all(&mut t, &st).unwrap();
+    assert!(t.check_loaded_targets("targets", "root").unwrap());
+    assert!(t.check_loaded_targets("apps", "targets").unwrap());
+    assert!(!t.check_loaded_targets("other", "targets").unwrap());
+    assert!(matches!(
+        t.check_loaded_targets("apps", "root"),
+        Err(TrustError::NotDelegated { .. })
+    ));
+    assert!(matches!(
+        t.check_loaded_targets("apps", "unloaded"),
+        Err(TrustError::OutOfOrder { .. })
+    ));
+    // "apps" does not delegate to itself.
+    assert!(matches!(
+        t.check_loaded_targets("apps", "apps"),
+        Err(TrustError::NotDelegated { .. })
+    ));
+    // A refusal leaves the role trusted for the delegator it met.
+    assert!(t.check_loaded_targets("apps", "targets").unwrap());
+}
+
 #[test]
 fn key_rotation_of_every_role_and_fast_forward_recovery() {
     let mut repo = Repo::new();

@@ -279,6 +279,20 @@ impl TestRepo {
             Some(existing) => Arc::clone(existing),
             None => new_key(),
         };
+        self.delegate_to_key(delegator, name, paths, terminating, key);
+    }
+
+    /// As [`Self::delegate`], but naming `key` for the role in this delegation. The role's
+    /// signers stay as they are (`key` is added only if the role had none), so a role that
+    /// already exists is not signed with `key` unless the test adds it.
+    pub fn delegate_to_key(
+        &mut self,
+        delegator: &str,
+        name: &str,
+        paths: &[&str],
+        terminating: bool,
+        key: Key,
+    ) {
         let parent = self.targets.get_mut(delegator).expect("no such delegator");
         let delegations = parent.delegations.get_or_insert_with(|| Delegations {
             keys: BTreeMap::new(),

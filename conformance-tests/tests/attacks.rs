@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{assert_unchanged_except, dir_contents};
+use common::{assert_unchanged_except, delegate_release_from_two_parents, dir_contents};
 use conformance_tests::bin::{repo_tool, tufota_client};
 use conformance_tests::http::{Fault, TestServer};
 use conformance_tests::repo::{in_days, new_key, TestRepo};
@@ -175,19 +175,29 @@ impl RepoClient {
     }
 
     fn download(&self, name: &str) -> Output {
-        run(&[
+        self.download_all(&[name])
+    }
+
+    /// One `download` of every name in turn, in one process.
+    fn download_all(&self, names: &[&str]) -> Output {
+        let (metadata_url, target_url) = (self.server.url("metadata"), self.server.url("targets"));
+        let mut args = vec![
             "--metadata-url",
-            &self.server.url("metadata"),
+            &metadata_url,
             "--metadata-dir",
             self.meta_dir.to_str().unwrap(),
-            "--target-name",
-            name,
+        ];
+        for name in names {
+            args.extend(["--target-name", name]);
+        }
+        args.extend([
             "--target-base-url",
-            &self.server.url("targets"),
+            &target_url,
             "--target-dir",
             self.target_dir.to_str().unwrap(),
             "download",
-        ])
+        ]);
+        run(&args)
     }
 
     fn trusted(&self) -> BTreeMap<String, Vec<u8>> {
@@ -475,6 +485,19 @@ fn attack_extraneous_dependencies() {
     env.repo.add_target("orphan", "a/evil.bin", b"evil");
     env.bump("targets");
     env.repo.publish();
+    // The publisher's check names the one target no search can reach where it is listed.
+    let report = repo_tool::verify::verify(&env.repo.dir, None, chrono::Utc::now());
+    let outside: Vec<&String> = report
+        .problems
+        .iter()
+        .filter(|p| p.contains("outside the paths"))
+        .collect();
+    assert_eq!(
+        outside,
+        ["role-b: target \"a/evil.bin\" is outside the paths delegated to role-b (by targets); devices will not find it"],
+        "{:?}",
+        report.problems
+    );
 
     env.server.clear_requests();
     assert_exit(&env.download("a/x.bin"), 0);
@@ -517,6 +540,33 @@ fn attack_extraneous_dependencies() {
         ],
     );
     assert_eq!(env.trusted()["role-a.json"], before["role-a.json"]);
+}
+
+/// Extraneous dependencies through a shared role name: "release" is delegated by parent-a
+/// (team-a/*) and by parent-b (team-b/*), each naming its own key for it, and is signed with
+/// parent-a's only. One `download` of a team-a and a team-b target, in one process, stores
+/// the first and refuses the second — the copy verified for parent-a does not carry its
+/// authority to parent-b — and `repo-tool verify` reports the flaw to the publisher.
+#[test]
+fn attack_role_shared_by_two_delegators() {
+    let mut env = RepoClient::new();
+    delegate_release_from_two_parents(&mut env.repo);
+    env.bump("targets");
+    env.repo.publish();
+
+    let out = env.download_all(&["team-a/fw.bin", "team-b/fw.bin"]);
+    assert_refused(&out, 1, &["release", "parent-b", "signature"]);
+    let stored = env.stored_targets();
+    assert_eq!(stored.keys().collect::<Vec<_>>(), ["team-a%2Ffw.bin"]);
+    assert_eq!(stored["team-a%2Ffw.bin"], b"trusted A");
+
+    let report = repo_tool::verify::verify(&env.repo.dir, None, chrono::Utc::now());
+    let flagged: Vec<&String> = report
+        .problems
+        .iter()
+        .filter(|p| p.contains("release") && p.contains("parent-b"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{:?}", report.problems);
 }
 
 /// Adds a second key to `role` in root and raises its threshold to 2; returns the new key.

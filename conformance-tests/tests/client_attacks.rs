@@ -8,11 +8,14 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{assert_unchanged_except, dir_contents, refused, Env};
+use common::{
+    assert_unchanged_except, delegate_release_from_two_parents, dir_contents, refused, Env,
+};
 use conformance_tests::http::Fault;
 use conformance_tests::repo::{in_days, meta_for, sign_doc};
 use tufota_client::metadata::Signer;
 use tufota_client::transport::TransportError;
+use tufota_client::trust::TrustError;
 use tufota_client::updater::UpdateError;
 
 fn is_trust(e: &UpdateError) -> bool {
@@ -399,6 +402,63 @@ fn root_not_signed_by_its_own_new_keys_is_refused() {
     let err = refused(env.refresh(), &["root"]);
     assert!(is_trust(&err), "{err}");
     assert_eq!(env.client_state(), before);
+}
+
+/// "release" is delegated by parent-a (team-a/*) and by parent-b (team-b/*), each naming a
+/// different key for it, and is signed with parent-a's only. Loaded for a team-a lookup, it
+/// must not then answer a team-b lookup in the same updater: it speaks for parent-b only if
+/// it meets parent-b's keys (tuf-conformance's
+/// `test_cached_role_is_verified_against_current_delegator`).
+#[test]
+fn a_role_loaded_through_one_delegator_is_refused_through_another_whose_keys_it_lacks() {
+    let mut env = Env::new();
+    let parent_b_key = delegate_release_from_two_parents(&mut env.repo);
+    env.repo.publish();
+
+    let mut u = env.refresh().expect("refresh");
+    let a = u.target_info("team-a/fw.bin").expect("team-a lookup");
+    assert_eq!(a.map(|t| t.role).as_deref(), Some("release"));
+    let err = refused(
+        u.target_info("team-b/fw.bin"),
+        &[
+            "release",
+            "parent-b",
+            "0 valid signature(s)",
+            "threshold is 1",
+        ],
+    );
+    assert!(
+        matches!(
+            err,
+            UpdateError::Trust(TrustError::NotSignedForDelegator { ref role, ref delegator, valid: 0, threshold: 1 })
+                if role == "release" && delegator == "parent-b"
+        ),
+        "{err:?}"
+    );
+    // The device's listing resolves every name as a lookup would, so it refuses too.
+    refused(u.all_targets(), &["release", "parent-b"]);
+    // A fresh updater that reaches "release" through parent-b first refuses it there.
+    let mut fresh = env.refresh().expect("refresh");
+    let err = refused(
+        fresh.target_info("team-b/fw.bin"),
+        &["release", "signature"],
+    );
+    assert!(is_trust(&err), "{err}");
+
+    // Signed with both delegators' keys, it answers for both paths.
+    env.repo
+        .signers
+        .get_mut("release")
+        .expect("release signers")
+        .push(parent_b_key);
+    env.repo.targets.get_mut("release").unwrap().version += 1;
+    env.repo.publish();
+    let mut u = env.refresh().expect("refresh");
+    for name in ["team-a/fw.bin", "team-b/fw.bin"] {
+        let info = u.target_info(name).expect("lookup");
+        assert_eq!(info.map(|t| t.role).as_deref(), Some("release"), "{name}");
+    }
+    assert_eq!(u.all_targets().expect("all targets").len(), 2);
 }
 
 // --- key rotation and fast-forward recovery ---------------------------------------------------

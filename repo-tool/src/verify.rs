@@ -4,7 +4,7 @@
 //! pre-order — and then every target file's length and hashes. Anything that expires within
 //! the horizon given is reported as a problem too, so cron can alert before devices fail.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use tufota_client::metadata::{format_time, HashChecker, Role, TargetFile};
+use tufota_client::metadata::{format_time, Delegations, HashChecker, Role, TargetFile};
 use tufota_client::trust::{roles_for_target, TrustedMetadata};
 
 use crate::atomic::read_metadata_file;
@@ -171,6 +171,15 @@ fn walk_metadata(walk: &mut Walk<'_>, now: DateTime<Utc>) -> Option<TrustedMetad
     let mut stack = vec![("targets".to_string(), "root".to_string())];
     while let Some((role, delegator)) = stack.pop() {
         if !visited.insert(role.clone()) {
+            // Reached again through another delegator: a device whose search takes this
+            // path checks the role against this delegator's keys for it.
+            if let Err(e) = trusted.check_loaded_targets(&role, &delegator) {
+                let file = match snapshot.meta.get(&format!("{role}.json")) {
+                    Some(meta) => walk.meta_path(&role, meta.version).display().to_string(),
+                    None => role.clone(),
+                };
+                walk.report.problems.push(format!("{file}: {e}"));
+            }
             continue;
         }
         let Some(meta) = snapshot.meta.get(&format!("{role}.json")) else {
@@ -234,33 +243,40 @@ fn check_targets(walk: &mut Walk<'_>, trusted: &TrustedMetadata) {
             work.push((role.clone(), name.clone(), file.clone()));
         }
     }
-    // Delegation coverage: a delegated role's target must match its delegation's scope.
-    for role in &roles {
-        for parent in &roles {
-            let Some(delegations) = trusted
-                .targets(parent)
-                .and_then(|p| p.signed().delegations.clone())
-            else {
-                continue;
-            };
-            let listed = delegations
-                .roles
-                .as_ref()
-                .is_some_and(|rs| rs.iter().any(|r| &r.name == role));
-            if !listed {
-                continue;
-            }
-            if let Some(doc) = trusted.targets(role) {
-                for name in doc.signed().targets.keys() {
-                    if !roles_for_target(&delegations, name)
-                        .iter()
-                        .any(|(r, _)| r == role)
-                    {
-                        walk.report.problems.push(format!(
-                            "{role}: target {name:?} is outside the paths {parent} delegates to {role}; devices will not find it"
-                        ));
-                    }
-                }
+    // Delegation coverage: a delegated role's target must lie within the paths of some
+    // delegation to that role, or no device search reaches it there. A role may be
+    // delegated by several roles, each for its own paths.
+    let mut delegations_to: BTreeMap<&str, Vec<(&str, &Delegations)>> = BTreeMap::new();
+    for parent in &roles {
+        let Some(delegations) = trusted
+            .targets(parent)
+            .and_then(|p| p.signed().delegations.as_ref())
+        else {
+            continue;
+        };
+        for child in delegations.roles.iter().flatten() {
+            delegations_to
+                .entry(child.name.as_str())
+                .or_default()
+                .push((parent.as_str(), delegations));
+        }
+    }
+    for (role, parents) in &delegations_to {
+        let Some(doc) = trusted.targets(role) else {
+            continue;
+        };
+        for name in doc.signed().targets.keys() {
+            let covered = parents.iter().any(|(_, delegations)| {
+                roles_for_target(delegations, name)
+                    .iter()
+                    .any(|(r, _)| r == role)
+            });
+            if !covered {
+                let parents: Vec<&str> = parents.iter().map(|(p, _)| *p).collect();
+                walk.report.problems.push(format!(
+                    "{role}: target {name:?} is outside the paths delegated to {role} (by {}); devices will not find it",
+                    parents.join(", ")
+                ));
             }
         }
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use conformance_tests::http::TestServer;
-use conformance_tests::repo::TestRepo;
+use conformance_tests::repo::{new_key, Key, TestRepo};
 use tempfile::TempDir;
 use tufota_client::transport::{DefaultTransport, Mirror, TransportConfig};
 use tufota_client::updater::{TargetInfo, UpdateError, Updater, UpdaterConfig};
@@ -142,4 +142,24 @@ pub fn assert_unchanged_except(
             ),
         }
     }
+}
+
+/// "release", delegated by parent-a (team-a/*) and by parent-b (team-b/*), each naming its
+/// own key for it, and signed with parent-a's only; it lists `team-a/fw.bin` ("trusted A")
+/// and `team-b/fw.bin` ("malicious B"). Not yet published. Returns parent-b's key for it.
+pub fn delegate_release_from_two_parents(repo: &mut TestRepo) -> Key {
+    repo.delegate("targets", "parent-a", &["team-a/*"], false);
+    repo.delegate("targets", "parent-b", &["team-b/*"], false);
+    repo.delegate("parent-a", "release", &["team-a/*"], false);
+    let parent_b_key = new_key();
+    repo.delegate_to_key(
+        "parent-b",
+        "release",
+        &["team-b/*"],
+        false,
+        parent_b_key.clone(),
+    );
+    repo.add_target("release", "team-a/fw.bin", b"trusted A");
+    repo.add_target("release", "team-b/fw.bin", b"malicious B");
+    parent_b_key
 }
