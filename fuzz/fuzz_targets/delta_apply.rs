@@ -26,7 +26,9 @@ impl Write for CountingSink {
 
 /// The same generator as `make-seeds.sh`, so its seed patches match these bases.
 fn base_of(len: u32) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect()
 }
 
 const LARGE_BASE: u64 = 5 << 20;
@@ -45,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
         tufota_delta::apply_image(base.as_slice(), Cursor::new(data), &mut out)
     } else {
         let base = SMALL.get_or_init(|| base_of(4096));
-        tufota_delta::apply(&mut Cursor::new(base.as_slice()), Cursor::new(data), &mut out)
+        tufota_delta::apply(
+            &mut Cursor::new(base.as_slice()),
+            Cursor::new(data),
+            &mut out,
+        )
     };
     match declared {
         Ok(limit) => assert!(out.0 <= limit, "wrote {} bytes, header says {limit}", out.0),

@@ -28,4 +28,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = trusted.update_snapshot(snap, true);
     let _ = trusted.update_targets(targets);
     let _ = trusted.update_delegated_targets(targets, "x", "targets");
+    // A loaded role reached again through another delegator, or through itself.
+    let _ = trusted.check_loaded_targets("x", "targets");
+    let _ = trusted.check_loaded_targets("x", "x");
+    let _ = trusted.check_loaded_targets("targets", "x");
 });
