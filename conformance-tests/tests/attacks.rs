@@ -559,6 +559,12 @@ fn attack_role_shared_by_two_delegators() {
     let stored = env.stored_targets();
     assert_eq!(stored.keys().collect::<Vec<_>>(), ["team-a%2Ffw.bin"]);
     assert_eq!(stored["team-a%2Ffw.bin"], b"trusted A");
+    // What verified stays; the refusal adds nothing. On its own, team-b is refused the same
+    // way, from the stored copy of "release" and from the mirror alike.
+    let before = env.trusted();
+    assert_refused(&env.download("team-b/fw.bin"), 1, &["release", "signature"]);
+    assert_eq!(env.trusted(), before);
+    assert_eq!(env.stored_targets(), stored);
 
     let report = repo_tool::verify::verify(&env.repo.dir, None, chrono::Utc::now());
     let flagged: Vec<&String> = report
