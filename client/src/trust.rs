@@ -79,8 +79,10 @@ pub enum TrustError {
     NotInSnapshot { role: String },
     #[error("{role} metadata refused: {delegator} does not delegate to it")]
     NotDelegated { role: String, delegator: String },
-    /// A role trusted through one delegator, reached again through another whose keys for
-    /// it its signatures do not meet.
+    /// A delegated role whose signatures do not meet the keys and threshold the delegator
+    /// that reached it names for it: a fresh copy, or one already trusted through another
+    /// delegator that names other keys. Named apart from `Threshold` because a role can
+    /// have several delegators, and the operator must know whose keys were missing.
     #[error("{role} metadata refused as {delegator} delegates it: {valid} valid signature(s) from the keys {delegator} names for it, threshold is {threshold}")]
     NotSignedForDelegator {
         role: String,
@@ -426,16 +428,7 @@ impl TrustedMetadata {
         if loaded.delegators.contains(delegator) {
             return Ok(true);
         }
-        self.check_delegated_signatures(role, delegator, &loaded.signed)
-            .map_err(|e| match e {
-                TrustError::Threshold(t) => TrustError::NotSignedForDelegator {
-                    role: role.into(),
-                    delegator: delegator.into(),
-                    valid: t.valid,
-                    threshold: t.threshold,
-                },
-                other => other,
-            })?;
+        self.check_delegated_signatures(role, delegator, &loaded.signed)?;
         if let Some(loaded) = self.targets.get_mut(role) {
             loaded.delegators.insert(delegator.to_string());
         }
@@ -474,8 +467,13 @@ impl TrustedMetadata {
                 role: role.into(),
                 delegator: delegator.into(),
             })?;
-        doc.verify_threshold(role, keys, &keyids, threshold)?;
-        Ok(())
+        doc.verify_threshold(role, keys, &keyids, threshold)
+            .map_err(|t| TrustError::NotSignedForDelegator {
+                role: role.into(),
+                delegator: delegator.into(),
+                valid: t.valid,
+                threshold: t.threshold,
+            })
     }
 
     pub fn root(&self) -> &Signed<Root> {

@@ -525,10 +525,23 @@ fn signatures_below_threshold_are_refused_for_every_role() {
         .unwrap();
     t.update_snapshot(&snap, false).unwrap();
     t.update_targets(&st.targets).unwrap();
-    assert!(matches!(
-        t.update_delegated_targets(&bad_apps, "apps", "targets"),
-        Err(TrustError::Threshold(_))
-    ));
+    // A delegated role's refusal names the delegator whose keys it lacks.
+    let err = t
+        .update_delegated_targets(&bad_apps, "apps", "targets")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrustError::NotSignedForDelegator { ref role, ref delegator, valid: 0, threshold: 1 }
+                if role == "apps" && delegator == "targets"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "apps metadata refused as targets delegates it: 0 valid signature(s) from the keys \
+         targets names for it, threshold is 1"
+    );
     assert!(t.targets("apps").is_none());
 }
 
