@@ -7,8 +7,8 @@ use std::process::Command;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use tufota_client::metadata::{
-    KeyError, KeyType, MetadataError, PrivateKey, PublicKey, Role, RoleKeys, Root, Signed, Signer,
-    Snapshot, Targets, Timestamp,
+    Key, KeyError, KeyType, KeyVal, MetadataError, PrivateKey, PublicKey, Role, RoleKeys, Root,
+    Signed, Signer, Snapshot, Targets, Timestamp,
 };
 
 fn openssl_key(args: &[&str]) -> PrivateKey {
@@ -89,6 +89,77 @@ fn public_keys_we_write_are_read_by_openssl() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// go-tuf signs RSA-PSS with the longest salt the key allows (Go's `PSSSaltLengthAuto`), as
+/// OpenSSL does by default; python-tuf, tough and tufota with one as long as the digest. Both
+/// verify, on key sizes whose encoded message is a whole number of bytes and on one (2050
+/// bits) where it is not; other salt lengths, and a changed message, do not.
+#[test]
+fn rsa_pss_signatures_with_a_digest_length_or_longest_salt_verify() {
+    for bits in ["2048", "2050", "3072"] {
+        let dir = tempfile::tempdir().unwrap();
+        let key_path = dir.path().join("k.pem");
+        let status = Command::new("openssl")
+            .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
+            .arg(format!("rsa_keygen_bits:{bits}"))
+            .arg("-out")
+            .arg(&key_path)
+            .status()
+            .expect("openssl is installed (.ci/run installs it)");
+        assert!(status.success());
+        // The public key as go-tuf and python-tuf list it (ring loads no 2050-bit private
+        // key, so it comes from openssl rather than from `PrivateKey`).
+        let out = Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key_path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let public = PublicKey::from_key(&Key {
+            keytype: "rsa".into(),
+            scheme: "rsassa-pss-sha256".into(),
+            keyval: KeyVal {
+                public: String::from_utf8(out.stdout).unwrap(),
+                extra: BTreeMap::new(),
+            },
+            extra: BTreeMap::new(),
+        })
+        .unwrap();
+        let message = b"{\"signed\":{\"_type\":\"timestamp\"}}";
+        let message_path = dir.path().join("m");
+        std::fs::write(&message_path, message).unwrap();
+        for (salt, verifies) in [("digest", true), ("max", true), ("20", false), ("0", false)] {
+            let sig_path = dir.path().join(format!("sig-{salt}"));
+            let status = Command::new("openssl")
+                .args(["dgst", "-sha256", "-sign"])
+                .arg(&key_path)
+                .args([
+                    "-sigopt",
+                    "rsa_padding_mode:pss",
+                    "-sigopt",
+                    "rsa_mgf1_md:sha256",
+                ])
+                .arg("-sigopt")
+                .arg(format!("rsa_pss_saltlen:{salt}"))
+                .arg("-out")
+                .arg(&sig_path)
+                .arg(&message_path)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let sig = hex::encode(std::fs::read(&sig_path).unwrap());
+            assert_eq!(
+                public.verify("k", message, &sig).is_ok(),
+                verifies,
+                "{bits} bits, salt {salt}"
+            );
+            assert!(
+                public.verify("k", b"{}", &sig).is_err(),
+                "{bits} bits, salt {salt}: verified another message"
+            );
+        }
     }
 }
 

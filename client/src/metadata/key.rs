@@ -6,7 +6,10 @@
 //! | `ecdsa` (or the older `ecdsa-sha2-nistp256`) | `ecdsa-sha2-nistp256` | PEM SubjectPublicKeyInfo |
 //! | `rsa` | `rsassa-pss-sha256` | PEM SubjectPublicKeyInfo |
 //!
-//! Signatures are hex: raw for ed25519, DER for ecdsa, PSS (salt = digest length) for rsa.
+//! Signatures are hex: raw for ed25519, DER for ecdsa, PSS with MGF1-SHA-256 for rsa. The
+//! spec does not fix the PSS salt length, and implementations differ: python-tuf, tough and
+//! tufota sign with a salt as long as the digest, go-tuf (Go's crypto/rsa) and OpenSSL's
+//! defaults with the longest one the key allows. Both verify; other lengths do not.
 
 use std::collections::BTreeMap;
 
@@ -124,12 +127,50 @@ impl PublicKey {
             PublicKey::EcdsaP256(p) => (&signature::ECDSA_P256_SHA256_ASN1, p),
             PublicKey::RsaPss(k) => (&signature::RSA_PSS_2048_8192_SHA256, k),
         };
-        UnparsedPublicKey::new(alg, raw)
+        let verified = UnparsedPublicKey::new(alg, raw)
             .verify(message, &sig)
-            .map_err(|_| SignatureError::Invalid {
+            .is_ok()
+            || matches!(self, PublicKey::RsaPss(k) if verify_pss_longest_salt(k, message, &sig));
+        if verified {
+            Ok(())
+        } else {
+            Err(SignatureError::Invalid {
                 keyid: keyid.to_string(),
             })
+        }
     }
+}
+
+/// RSA-PSS-SHA-256 with the longest salt the key allows (RFC 8017 §9.1: emLen − hLen − 2
+/// bytes), which ring does not accept. Held to ring's key sizes, 2048 to 8192 bits, so the
+/// fallback admits no key the main path would refuse.
+fn verify_pss_longest_salt(pkcs1: &[u8], message: &[u8], sig: &[u8]) -> bool {
+    use rsa::pkcs1::der::Decode as _;
+    use rsa::sha2::{Digest, Sha256};
+    use rsa::traits::PublicKeyParts;
+
+    let Ok(parts) = rsa::pkcs1::RsaPublicKey::from_der(pkcs1) else {
+        return false;
+    };
+    let n = rsa::BigUint::from_bytes_be(parts.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(parts.public_exponent.as_bytes());
+    let Ok(key) = rsa::RsaPublicKey::new_with_max_size(n, e, 8192) else {
+        return false;
+    };
+    let bits = key.n().bits();
+    if bits < 2048 {
+        return false;
+    }
+    let em_len = (bits - 1).div_ceil(8);
+    let Some(salt_len) = em_len.checked_sub(Sha256::output_size() + 2) else {
+        return false;
+    };
+    key.verify(
+        rsa::Pss::new_with_salt::<Sha256>(salt_len),
+        &Sha256::digest(message),
+        sig,
+    )
+    .is_ok()
 }
 
 fn spki_der(text: &str) -> Result<Vec<u8>, String> {
