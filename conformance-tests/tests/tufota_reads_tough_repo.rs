@@ -18,6 +18,8 @@
 //!   signatures over canonical JSON, `N.ROLE.json` names, delegation by `paths`) is read
 //!   unchanged.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs;
 use std::num::NonZeroU64;
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aws_lc_rs::rand::SystemRandom;
+use common::{refreshed_updater, run_client, utf8};
 use conformance_tests::http::TestServer;
 use tough::editor::signed::{PathExists, SignedRole};
 use tough::editor::RepositoryEditor;
@@ -33,9 +36,6 @@ use tough::schema::decoded::{Decoded, Hex};
 use tough::schema::{KeyHolder, PathPattern, PathSet, RoleKeys, RoleType, Root, Target};
 use tough::TargetName;
 use tufota_client::metadata::{KeyType, PrivateKey};
-use tufota_client::store::MetadataStore;
-use tufota_client::transport::{DefaultTransport, Mirror, TransportConfig};
-use tufota_client::updater::{Updater, UpdaterConfig};
 
 /// A target at the repository's top level (root of `targets/`).
 const TOP: &str = "firmware.img";
@@ -279,20 +279,9 @@ fn build() -> ToughRepo {
     repo
 }
 
-fn client(args: &[&str]) -> Output {
-    Command::new(conformance_tests::bin::tufota_client())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn utf8(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// `tufota-client --metadata-dir D init ROOT`, expected to succeed.
 fn init_client(repo: &ToughRepo, metadata_dir: &Path) {
-    let out = client(&[
+    let out = run_client(&[
         "--metadata-dir",
         utf8(metadata_dir),
         "init",
@@ -318,7 +307,7 @@ fn download(server: &TestServer, metadata_dir: &Path, target_dir: &Path, names: 
         args.extend(["--target-name", name]);
     }
     args.push("download");
-    client(&args)
+    run_client(&args)
 }
 
 /// Every file under `dir`, relative, sorted.
@@ -351,7 +340,7 @@ fn client_binary_refreshes_and_downloads_from_a_tough_repository() {
     let target_dir = work.path().join("targets");
     init_client(&repo, &metadata_dir);
 
-    let out = client(&[
+    let out = run_client(&[
         "--metadata-dir",
         utf8(&metadata_dir),
         "--metadata-url",
@@ -451,19 +440,12 @@ fn library_updater_reads_the_tough_repository() {
     let work = tempfile::tempdir().unwrap();
     let metadata_dir = work.path().join("metadata");
     let target_dir = work.path().join("targets");
-    MetadataStore::create(&metadata_dir)
-        .unwrap()
-        .save("root", &fs::read(&repo.root).unwrap())
-        .unwrap();
-    let mirror = Mirror::new(&server.url("metadata"), Some(&server.url("targets"))).unwrap();
-    let mut updater = Updater::new(
+    let mut updater = refreshed_updater(
         &metadata_dir,
-        vec![mirror],
-        Box::new(DefaultTransport::new(TransportConfig::default())),
-        UpdaterConfig::default(),
-    )
-    .unwrap();
-    updater.refresh().unwrap();
+        &fs::read(&repo.root).unwrap(),
+        &server.url("metadata"),
+        &server.url("targets"),
+    );
     for name in [TOP, DELEGATED] {
         let info = updater.target_info(name).unwrap().expect(name);
         assert_eq!(info.file.length, repo.bytes_of(name).len() as u64, "{name}");

@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use conformance_tests::http::TestServer;
 use conformance_tests::repo::{new_key, Key, TestRepo};
 use tempfile::TempDir;
+use tufota_client::store::MetadataStore;
 use tufota_client::transport::{DefaultTransport, Mirror, TransportConfig};
 use tufota_client::updater::{TargetInfo, UpdateError, Updater, UpdaterConfig};
 
@@ -162,4 +164,42 @@ pub fn delegate_release_from_two_parents(repo: &mut TestRepo) -> Key {
     repo.add_target("release", "team-a/fw.bin", b"trusted A");
     repo.add_target("release", "team-b/fw.bin", b"malicious B");
     parent_b_key
+}
+
+/// A library `Updater` that trusts `root` (a root file's bytes, given out of band), reads one
+/// mirror with default limits, and has refreshed: how an application embedding tufota meets
+/// another implementation's repository.
+pub fn refreshed_updater(
+    metadata_dir: &Path,
+    root: &[u8],
+    metadata_url: &str,
+    targets_url: &str,
+) -> Updater {
+    MetadataStore::create(metadata_dir)
+        .expect("metadata dir")
+        .save("root", root)
+        .expect("save root");
+    let mirror = Mirror::new(metadata_url, Some(targets_url)).expect("mirror");
+    let mut updater = Updater::new(
+        metadata_dir,
+        vec![mirror],
+        Box::new(DefaultTransport::new(TransportConfig::default())),
+        UpdaterConfig::default(),
+    )
+    .expect("updater");
+    updater.refresh().expect("refresh");
+    updater
+}
+
+/// Runs the real `tufota-client` binary with `args` (the conformance protocol's commands).
+pub fn run_client(args: &[&str]) -> Output {
+    Command::new(conformance_tests::bin::tufota_client())
+        .args(args)
+        .output()
+        .expect("run tufota-client")
+}
+
+/// A test path as a command-line argument.
+pub fn utf8(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 test path")
 }
