@@ -15,6 +15,13 @@ for kt in ed25519 ecdsa rsa; do
     cat "$d/snapshot.json"; printf '\xff'; cat "$d/targets.json"; } > "corpus/trust_chain/$kt"
 done
 cp "$fx"/repo/metadata/*.json corpus/metadata_parse/
+# go-tuf's documents (RSA-PSS signatures with the longest salt among them) and its chain.
+for v in consistent plain; do
+  g=../conformance-tests/fixtures/go-tuf/$v/repository
+  for f in "$g"/*.json; do cp "$f" "corpus/metadata_parse/go-tuf-$v-$(basename "$f")"; done
+  { cat "$g/1.root.json"; printf '\xff'; cat "$g/timestamp.json"; printf '\xff'
+    cat "$g/snapshot.json"; printf '\xff'; cat "$g/targets.json"; } > "corpus/trust_chain/go-tuf-$v"
+done
 echo "seeded $(ls corpus/metadata_parse | wc -l) metadata and $(ls corpus/trust_chain | wc -l) chain inputs"
 
 # delta_apply: real patches against the fuzz target's fixed bases (4 KiB and 5 MiB), so
