@@ -1,6 +1,6 @@
-//! Set-up shared by the client workflow tests: a signed repository in a temporary
-//! directory, served by a real HTTP server on 127.0.0.1, and a client metadata directory
-//! initialised with the repository's first root.
+//! Set-up shared by the client and interoperability tests: a signed repository in a
+//! temporary directory, served by a real HTTP server on 127.0.0.1, a client metadata
+//! directory initialised with the repository's first root, and the ways they run a client.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
