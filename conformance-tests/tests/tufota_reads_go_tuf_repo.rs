@@ -1,14 +1,15 @@
 //! tufota-client reads repositories written by go-tuf's repository writer
 //! (`conformance-tests/fixtures/go-tuf/`, see its README): ed25519, ECDSA P-256 and RSA-PSS
-//! keys as go-tuf encodes them, root rotated 1 → 2, a delegated role, sha512-only target
-//! hashes, consistent snapshots on and off. go-tuf cannot be built here, so the fixtures are
+//! keys as go-tuf encodes them, root rotated 1 → 2, a path delegation and two hash-bin
+//! delegations, sha512-only target hashes, consistent snapshots on and off. go-tuf cannot be built here, so the fixtures are
 //! its stored output; each test serves a copy over HTTP on 127.0.0.1 and runs the real
 //! `tufota-client` binary (conformance protocol), or the library's `Updater`.
 //!
 //! Interop notes, as observed here: go-tuf publishes metadata and targets under one
 //! directory (`repository/*.json`, `repository/targets/…`), writes `N.ROLE.json` for the
-//! snapshot and targets roles only when consistent snapshots are on, and lists snapshot and
-//! targets files with lengths and hashes; all of it is read unchanged.
+//! snapshot and targets roles only when consistent snapshots are on, lists snapshot and
+//! targets files with lengths and hashes, and writes `"paths": null` beside a hash-bin
+//! role's `path_hash_prefixes`; all of it is read unchanged.
 
 mod common;
 
@@ -35,7 +36,32 @@ fn expected_targets() -> Vec<(&'static str, Vec<u8>)> {
                 .repeat(50)
                 .into_bytes(),
         ),
+        (
+            "firmware/modem-2.1.bin",
+            b"modem 2.1, in the hash bin go-tuf chose\n".to_vec(),
+        ),
+        (
+            "firmware/dsp-3.bin",
+            b"dsp 3, in the hash bin go-tuf chose\n".to_vec(),
+        ),
     ]
+}
+
+/// The role that must list `name`: `apps` for `apps/*`; for `firmware/*`, which go-tuf's
+/// writer placed by its own delegation search, the hash bin whose prefixes (one hex digit
+/// each, `0`-`7` and `8`-`f`) the sha256 of the path starts with (spec §5.6.7 "path hash
+/// prefixes"); else the top-level role.
+fn listing_role(name: &str) -> String {
+    if name.starts_with("apps/") {
+        return "apps".into();
+    }
+    if name.starts_with("firmware/") {
+        let digest = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
+        let first = hex::encode(digest.as_ref()).chars().next().unwrap();
+        let bin = if first < '8' { "bins-0-7" } else { "bins-8-f" };
+        return bin.into();
+    }
+    "targets".into()
 }
 
 /// A private copy of one fixture (`consistent` or `plain`), so a test may tamper with it.
@@ -163,18 +189,12 @@ fn every_target_downloads_and_matches(variant: &str, consistent: bool) {
     } else {
         "/snapshot.json"
     };
-    let apps = if consistent {
-        "/1.apps.json"
-    } else {
-        "/apps.json"
-    };
-    for path in [
-        "/2.root.json",
-        "/3.root.json",
-        "/timestamp.json",
-        snapshot,
-        apps,
-    ] {
+    let prefix = if consistent { "1." } else { "" };
+    let delegated = ["apps", "bins-0-7", "bins-8-f"].map(|role| format!("/{prefix}{role}.json"));
+    for path in ["/2.root.json", "/3.root.json", "/timestamp.json", snapshot]
+        .into_iter()
+        .chain(delegated.iter().map(String::as_str))
+    {
         assert!(
             requests.iter().any(|r| r == path),
             "{path} not in {requests:?}"
@@ -268,15 +288,10 @@ fn library_updater_reads_go_tuf_targets_and_their_custom_fields() {
         &server.url("targets"),
     );
     let listed = updater.all_targets().unwrap();
-    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed.len(), expected_targets().len(), "{listed:?}");
     for (name, bytes) in expected_targets() {
         let info = updater.target_info(name).unwrap().expect(name);
-        let role = if name.starts_with("apps/") {
-            "apps"
-        } else {
-            "targets"
-        };
-        assert_eq!(info.role, role, "{name}");
+        assert_eq!(info.role, listing_role(name), "{name}");
         assert_eq!(info.file.length, bytes.len() as u64, "{name}");
         assert_eq!(
             info.file.hashes.keys().collect::<Vec<_>>(),
