@@ -562,7 +562,11 @@ fn attack_role_shared_by_two_delegators() {
     // What verified stays; the refusal adds nothing. On its own, team-b is refused the same
     // way, from the stored copy of "release" and from the mirror alike.
     let before = env.trusted();
-    assert_refused(&env.download("team-b/fw.bin"), 1, &["release", "signature"]);
+    assert_refused(
+        &env.download("team-b/fw.bin"),
+        1,
+        &["release", "parent-b", "signature"],
+    );
     assert_eq!(env.trusted(), before);
     assert_eq!(env.stored_targets(), stored);
 

@@ -67,6 +67,7 @@ fn listing_role(name: &str) -> String {
 /// A private copy of one fixture (`consistent` or `plain`), so a test may tamper with it.
 struct GoTufRepo {
     dir: tempfile::TempDir,
+    consistent: bool,
 }
 
 impl GoTufRepo {
@@ -77,7 +78,10 @@ impl GoTufRepo {
             .join("repository");
         let dir = tempfile::tempdir().unwrap();
         copy_tree(&from, &dir.path().join("repository"));
-        GoTufRepo { dir }
+        GoTufRepo {
+            dir,
+            consistent: variant == "consistent",
+        }
     }
 
     /// The directory a server publishes: metadata at its top, targets below `targets/`.
@@ -85,18 +89,21 @@ impl GoTufRepo {
         self.dir.path().join("repository")
     }
 
-    /// The file that holds target `name` as published (hash-prefixed when consistent).
-    fn published_target(&self, name: &str) -> PathBuf {
-        let (dir, base) = name.rsplit_once('/').unwrap_or(("", name));
-        let dir_path = self.served().join("targets").join(dir);
-        fs::read_dir(&dir_path)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                let file = p.file_name().unwrap().to_str().unwrap();
-                file == base || file.ends_with(&format!(".{base}"))
-            })
-            .unwrap_or_else(|| panic!("{name} not published under {}", dir_path.display()))
+    /// Where the spec (§5.7.3) puts target `name` holding `bytes`, below the served
+    /// directory: `targets/dir/SHA512.base` with consistent snapshots (go-tuf hashes with
+    /// sha512 only), `targets/dir/base` without.
+    fn target_path(&self, name: &str, bytes: &[u8]) -> String {
+        let (dir, base) = match name.rsplit_once('/') {
+            Some((dir, base)) => (format!("{dir}/"), base),
+            None => (String::new(), name),
+        };
+        let file = if self.consistent {
+            let digest = ring::digest::digest(&ring::digest::SHA512, bytes);
+            format!("{}.{base}", hex::encode(digest.as_ref()))
+        } else {
+            base.to_string()
+        };
+        format!("targets/{dir}{file}")
     }
 }
 
@@ -166,8 +173,9 @@ fn trusted_root_version(dirs: &ClientDirs) -> u64 {
     root["signed"]["version"].as_u64().unwrap()
 }
 
-fn every_target_downloads_and_matches(variant: &str, consistent: bool) {
+fn every_target_downloads_and_matches(variant: &str) {
     let repo = GoTufRepo::copy(variant);
+    let consistent = repo.consistent;
     let server = TestServer::serve(&repo.served()).unwrap();
     let dirs = init_client(&repo);
     let names: Vec<&str> = expected_targets().iter().map(|(n, _)| *n).collect();
@@ -181,7 +189,7 @@ fn every_target_downloads_and_matches(variant: &str, consistent: bool) {
             "{name}"
         );
     }
-    // go-tuf's root rotation was followed, and the delegated role was fetched for apps/*.
+    // go-tuf's root rotation was followed, and every delegated role was fetched.
     assert_eq!(trusted_root_version(&dirs), 2);
     let requests = server.requests();
     let snapshot = if consistent {
@@ -200,29 +208,26 @@ fn every_target_downloads_and_matches(variant: &str, consistent: bool) {
             "{path} not in {requests:?}"
         );
     }
-    // Targets are fetched by the spec's path: `dir/HASH.name` with consistent snapshots.
-    let app = repo.published_target("apps/app-1.0.img");
-    let app_file = app.file_name().unwrap().to_str().unwrap();
-    assert_eq!(
-        app_file.len() > "app-1.0.img".len(),
-        consistent,
-        "{app_file}"
-    );
-    let app_request = format!("/targets/apps/{app_file}");
-    assert!(
-        requests.contains(&app_request),
-        "{app_request} not in {requests:?}"
-    );
+    // Targets are fetched by the spec's path, where go-tuf published them.
+    for (name, bytes) in expected_targets() {
+        let path = repo.target_path(name, &bytes);
+        assert!(
+            repo.served().join(&path).is_file(),
+            "go-tuf did not publish {path}"
+        );
+        let request = format!("/{path}");
+        assert!(requests.contains(&request), "{request} not in {requests:?}");
+    }
 }
 
 #[test]
 fn client_binary_reads_a_go_tuf_repository_with_consistent_snapshots() {
-    every_target_downloads_and_matches("consistent", true);
+    every_target_downloads_and_matches("consistent");
 }
 
 #[test]
 fn client_binary_reads_a_go_tuf_repository_without_consistent_snapshots() {
-    every_target_downloads_and_matches("plain", false);
+    every_target_downloads_and_matches("plain");
 }
 
 #[test]
@@ -230,18 +235,22 @@ fn a_target_changed_after_go_tuf_signed_it_is_refused_and_nothing_is_kept() {
     for variant in ["consistent", "plain"] {
         let repo = GoTufRepo::copy(variant);
         // Same length, one byte changed: only the sha512 go-tuf signed can tell.
-        let path = repo.published_target("apps/app-1.0.img");
+        let (name, original) = expected_targets()
+            .into_iter()
+            .find(|(name, _)| *name == "apps/app-1.0.img")
+            .unwrap();
+        let path = repo.served().join(repo.target_path(name, &original));
         let mut bytes = fs::read(&path).unwrap();
         bytes[100] ^= 0x01;
         fs::write(&path, &bytes).unwrap();
         let server = TestServer::serve(&repo.served()).unwrap();
         let dirs = init_client(&repo);
 
-        let out = download(&server, &dirs, &["apps/app-1.0.img"]);
+        let out = download(&server, &dirs, &[name]);
         assert_eq!(out.status.code(), Some(1), "{variant}: {out:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("apps/app-1.0.img") && stderr.contains("sha512"),
+            stderr.contains(name) && stderr.contains("sha512"),
             "{variant}: stderr does not name the target and the hash: {stderr}"
         );
         assert!(
