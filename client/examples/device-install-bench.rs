@@ -22,12 +22,13 @@
 //! its threads are scheduled.
 //!
 //! And each run measures two bare references after the install, from the same server. "Bare
-//! wire + sha256": one thread receives the body straight from the socket into recycled 512 KiB
-//! buffers, another hashes them; no HTTP library, no slot, no journal: the least work a
-//! client can do and still hash what the wire brings, measured in the same minute as the
-//! install. "Wire alone": the same without hashing, what loopback TCP and the server deliver
-//! to such a reader. Both are references, not bounds: on the 2-core VM this was written on the
-//! install, whose fetch stage reads through ureq's 512 KiB buffer, often beats the first.
+//! wire + sha256": one thread receives the body straight from the socket into recycled buffers
+//! of the install's chunk size, another hashes them; no HTTP library, no slot, no journal: the
+//! least work a client can do and still hash what the wire brings, measured in the same minute
+//! as the install. "Wire alone": the same without hashing, what loopback TCP and the server
+//! deliver to such a reader. Both are references, not bounds: on the 2-core VM this was written
+//! on the install, whose fetch stage reads through ureq's 512 KiB buffer, sometimes beats the
+//! first.
 //!
 //! `--from-file` installs from a `file://` mirror instead (as from a USB stick, here out of the
 //! page cache): the engine alone, with no server and no TCP on the machine's cores.
@@ -519,7 +520,7 @@ fn bare(url: &str, hash: bool) {
         .trim()
         .parse()
         .unwrap();
-    const CHUNK: usize = 512 * 1024;
+    use tufota_client::device::install::CHUNK;
     let start = Instant::now();
     let consumed = std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(3);

@@ -20,17 +20,24 @@ use super::progress::ProgressSink;
 use super::slot::{SlotBackend, SlotError};
 use crate::metadata::{HashChecker, HashMismatch, TargetFile};
 
-/// I/O buffer: large enough that syscalls and hashing calls are amortised, small enough
-/// that the client stays far below its memory budget.
-pub const CHUNK: usize = 512 * 1024;
+/// I/O buffer: large enough that syscalls, hand-offs between pipeline stages and direct
+/// writes (each a page-pinning block request and a device notification) are amortised, small
+/// enough that the client stays far below its memory budget. On the reference VM, 1 MiB
+/// instead of 512 KiB raised a loopback install's median by five points of SHA-256 speed
+/// (interleaved runs: 73% to 78% on a quiet host, 68% to 73% on a busy one).
+pub const CHUNK: usize = 1024 * 1024;
 
 /// Alignment of direct (`O_DIRECT`) writes: offset, length and buffer address. 4096 covers
 /// every logical block size in use (512-byte and 4K-native eMMC, NVMe, virtio).
 const DIRECT_ALIGN: usize = 4096;
 
-/// Chunks queued between pipeline stages: enough to ride out jitter, few enough that the
-/// client stays within a few MiB.
+/// Chunks queued between pipeline stages: enough to ride out jitter.
 const PIPELINE_DEPTH: usize = 3;
+
+/// Buffers the full-image pipeline owns, allocated once and recycled: enough that every stage
+/// has one to work on and the fetch stage can run a few ahead, and a hard bound on memory
+/// (this many chunks) however the threads are scheduled.
+const POOL_CHUNKS: usize = 6;
 
 /// Where target bytes come from. The updater's transport implements it (HTTP with a Range
 /// request for `offset > 0`, file:// for a USB stick or local mirror).
@@ -230,25 +237,37 @@ pub fn measure_slot(slots: &dyn SlotBackend, slot: SlotId) -> Result<(String, u6
     Ok((hex::encode(ctx.finish()), length))
 }
 
-/// A pipeline buffer: `DIRECT_ALIGN` bytes larger than a chunk, so that its data can start at
-/// an aligned address (`start`); `filled` bytes from there are data.
-struct Chunk {
-    buf: Vec<u8>,
-    start: usize,
+/// A pipeline buffer from the pool; its first `filled` bytes are data.
+struct Chunk<'pool> {
+    buf: &'pool mut [u8],
     filled: usize,
 }
 
-impl Chunk {
+impl Chunk<'_> {
     fn data(&self) -> &[u8] {
-        self.buf
-            .get(self.start..self.start + self.filled)
-            .unwrap_or_default()
+        self.buf.get(..self.filled).unwrap_or_default()
     }
 }
 
+/// Cuts `storage` into `count` buffers of `chunk_len` bytes, each starting at a
+/// `DIRECT_ALIGN`-aligned address so that it can be written direct (`chunk_len` is a multiple
+/// of it). `storage` must hold `count * chunk_len + DIRECT_ALIGN` bytes.
+fn buffer_pool(storage: &mut [u8], chunk_len: usize, count: usize) -> Vec<&mut [u8]> {
+    let skip = storage
+        .as_ptr()
+        .align_offset(DIRECT_ALIGN)
+        .min(DIRECT_ALIGN);
+    storage
+        .get_mut(skip..)
+        .unwrap_or_default()
+        .chunks_exact_mut(chunk_len)
+        .take(count)
+        .collect()
+}
+
 /// What the hashing stage hands the writer stage.
-enum ToWriter {
-    Chunk(Chunk),
+enum ToWriter<'pool> {
+    Chunk(Chunk<'pool>),
     /// Sync everything written so far, then have it journaled as durable.
     Checkpoint,
 }
@@ -272,8 +291,8 @@ enum WriterStop {
 /// stay off the hashing and writing threads: on this thread they cost a tenth of the install's
 /// time on the reference machine (about 1.4 ms per checkpoint), and a device's eMMC syncs
 /// slower still. Every synced offset is journaled, in order, so each thread reports the same
-/// steps to the hook in every run; only their interleaving varies. Buffers are recycled and
-/// the chunk channels are bounded, so memory stays at a few chunks whatever the image size.
+/// steps to the hook in every run; only their interleaving varies. The buffers are a pool
+/// allocated once and recycled, so memory stays at a few chunks whatever the image size.
 pub fn stream_full(
     slots: &dyn SlotBackend,
     source: &dyn TargetSource,
@@ -319,22 +338,25 @@ pub fn stream_full(
     let chunk_len = chunk_len - chunk_len % DIRECT_ALIGN;
     progress.start(&plan.target, offset, length);
 
+    // Zeroed by the allocator (calloc): pages are only touched, and so resident, once used.
+    let mut storage = vec![0u8; POOL_CHUNKS * chunk_len + DIRECT_ALIGN];
+    let pool = buffer_pool(&mut storage, chunk_len, POOL_CHUNKS);
     let file = std::thread::scope(|scope| -> Result<File, InstallError> {
         let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Chunk>>(PIPELINE_DEPTH);
-        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        let (empty_tx, empty_rx) = mpsc::channel::<&mut [u8]>();
+        for buf in pool {
+            // Cannot fail: the receiver is alive until the fetch stage below ends.
+            let _ = empty_tx.send(buf);
+        }
         let (write_tx, write_rx) = mpsc::sync_channel::<ToWriter>(PIPELINE_DEPTH);
 
-        // Buffers travel with their filled length, so a recycled one is never zeroed again.
+        // Buffers travel with their filled length and come back from the writer; the writer
+        // holds the only sender, so a stopped writer ends this stage too.
         scope.spawn(move || loop {
-            let mut buf = empty_rx.try_recv().unwrap_or_default();
-            if buf.len() != chunk_len + DIRECT_ALIGN {
-                buf.resize(chunk_len + DIRECT_ALIGN, 0);
-            }
-            let start = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
+            let Ok(buf) = empty_rx.recv() else { return };
             let mut filled = 0;
             let result = loop {
-                let free = buf.get_mut(start + filled..start + chunk_len);
-                match reader.read(free.unwrap_or_default()) {
+                match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
                     Ok(0) => break Ok(()),
                     Ok(n) => {
                         filled += n;
@@ -347,7 +369,7 @@ pub fn stream_full(
                 }
             };
             let done = filled == 0 || result.is_err();
-            let chunk = Chunk { buf, start, filled };
+            let chunk = Chunk { buf, filled };
             if filled > 0 && full_tx.send(Ok(chunk)).is_err() {
                 return;
             }
@@ -622,4 +644,24 @@ pub fn stream_delta(
             target: plan.target.clone(),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_pool_gives_aligned_full_size_buffers_wherever_the_storage_starts() {
+        let (chunk_len, count) = (3 * DIRECT_ALIGN, 4);
+        let mut storage = vec![0u8; count * chunk_len + 2 * DIRECT_ALIGN];
+        for shift in [0, 1, 511, DIRECT_ALIGN - 1, DIRECT_ALIGN] {
+            let window = &mut storage[shift..shift + count * chunk_len + DIRECT_ALIGN];
+            let pool = buffer_pool(window, chunk_len, count);
+            assert_eq!(pool.len(), count, "shift {shift}");
+            for buf in &pool {
+                assert_eq!(buf.len(), chunk_len);
+                assert_eq!(buf.as_ptr().align_offset(DIRECT_ALIGN), 0, "shift {shift}");
+            }
+        }
+    }
 }
