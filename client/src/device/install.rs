@@ -268,16 +268,23 @@ fn buffer_pool(storage: &mut [u8], chunk_len: usize, count: usize) -> Vec<&mut [
 /// What the hashing stage hands the writer stage.
 enum ToWriter<'pool> {
     Chunk(Chunk<'pool>),
-    /// Sync everything written so far, then have it journaled as durable.
+    /// Have everything written so far synced, then journaled as durable.
     Checkpoint,
 }
 
 /// Why the writer stage stopped early.
 enum WriterStop {
-    /// Writing or syncing the slot failed.
+    /// Writing the slot failed.
     Slot(io::Error),
-    /// The journal stage stopped; its own error says why.
-    JournalStopped,
+    /// The durability stage stopped; its own error says why.
+    DurabilityStopped,
+}
+
+/// Why the durability stage stopped early.
+enum DurabilityStop {
+    /// Syncing the slot failed.
+    Slot(io::Error),
+    Journal(JournalError),
 }
 
 /// Streams a full image into the inactive slot from `state.durable_bytes` on, hashing as it
@@ -286,13 +293,15 @@ enum WriterStop {
 ///
 /// Four stages run in parallel so that SHA-256 — the one cost that cannot be avoided — is
 /// the bottleneck: a fetch thread reads the network into buffers, this thread hashes them,
-/// a writer thread writes them to the slot and syncs it at each checkpoint, and a journal
-/// thread then records each synced offset as durable. The journal's own fsyncs and rename
-/// stay off the hashing and writing threads: on this thread they cost a tenth of the install's
-/// time on the reference machine (about 1.4 ms per checkpoint), and a device's eMMC syncs
-/// slower still. Every synced offset is journaled, in order, so each thread reports the same
-/// steps to the hook in every run; only their interleaving varies. The buffers are a pool
-/// allocated once and recycled, so memory stays at a few chunks whatever the image size.
+/// a writer thread writes them to the slot, and at each checkpoint a durability thread syncs
+/// the slot and then records the offset the writer had reached as durable (`fdatasync`
+/// covers every write that completed before it was called). Syncs and the journal's own
+/// fsyncs and rename stay off the hashing and writing threads: a device cache flush takes
+/// milliseconds on the reference VM and tens of them on eMMC, and while the writer waited on
+/// one the buffer pool drained and the whole pipeline stood still. Every checkpoint offset is
+/// synced and journaled, in order, so each thread reports the same steps to the hook in every
+/// run; only their interleaving varies. The buffers are a pool allocated once and recycled,
+/// so memory stays at a few chunks whatever the image size.
 pub fn stream_full(
     slots: &dyn SlotBackend,
     source: &dyn TargetSource,
@@ -324,6 +333,9 @@ pub fn stream_full(
     }
     hook.reached("install:resumed-hash");
     let file = slots.open_write(slot, length)?;
+    let sync_handle = file
+        .try_clone()
+        .map_err(|source| InstallError::SlotIo { slot, source })?;
     let direct = open_direct(slots.slot_path(slot));
     let reader = source
         .open(&plan.target, &plan.file, offset)
@@ -383,9 +395,11 @@ pub fn stream_full(
 
         // Unbounded but small: at most one offset per checkpoint of the image.
         let (durable_tx, durable_rx) = mpsc::channel::<u64>();
-        let journal_stage = scope.spawn(move || -> Result<(), JournalError> {
-            for durable in durable_rx {
-                checkpoint(durable)?;
+        let durability_stage = scope.spawn(move || -> Result<(), DurabilityStop> {
+            for written in durable_rx {
+                sync_handle.sync_data().map_err(DurabilityStop::Slot)?;
+                hook.reached("install:slot-synced");
+                checkpoint(written).map_err(DurabilityStop::Journal)?;
             }
             Ok(())
         });
@@ -402,10 +416,8 @@ pub fn stream_full(
                         let _ = empty_tx.send(chunk.buf);
                     }
                     ToWriter::Checkpoint => {
-                        sink.file.sync_data().map_err(WriterStop::Slot)?;
-                        hook.reached("install:slot-synced");
                         if durable_tx.send(sink.pos).is_err() {
-                            return Err(WriterStop::JournalStopped);
+                            return Err(WriterStop::DurabilityStopped);
                         }
                     }
                 }
@@ -454,11 +466,13 @@ pub fn stream_full(
         // The writer's or the journal's own error (a full or failing disk, a state directory
         // that cannot be written) says more than "slot writer stopped", which is all the
         // hashing stage sees.
-        match (writer.join(), journal_stage.join()) {
-            (_, Ok(Err(journal))) => Err(InstallError::Journal(journal)),
-            (Ok(Err(WriterStop::Slot(source))), _) => Err(InstallError::SlotIo { slot, source }),
+        match (writer.join(), durability_stage.join()) {
+            (_, Ok(Err(DurabilityStop::Journal(journal)))) => Err(InstallError::Journal(journal)),
+            (Ok(Err(WriterStop::Slot(source))), _) | (_, Ok(Err(DurabilityStop::Slot(source)))) => {
+                Err(InstallError::SlotIo { slot, source })
+            }
             (Ok(Ok(file)), Ok(Ok(()))) => streamed.map(|()| file),
-            (Ok(Err(WriterStop::JournalStopped)), _) | (Err(_), _) | (_, Err(_)) => {
+            (Ok(Err(WriterStop::DurabilityStopped)), _) | (Err(_), _) | (_, Err(_)) => {
                 Err(writer_gone())
             }
         }
