@@ -463,9 +463,9 @@ pub fn stream_full(
         };
         let streamed = hash_and_hand_on();
         drop(write_tx);
-        // The writer's or the journal's own error (a full or failing disk, a state directory
-        // that cannot be written) says more than "slot writer stopped", which is all the
-        // hashing stage sees.
+        // The writer's or the durability stage's own error (a full or failing disk, a slot
+        // that cannot be synced, a state directory that cannot be written) says more than
+        // "slot writer stopped", which is all the hashing stage sees.
         match (writer.join(), durability_stage.join()) {
             (_, Ok(Err(DurabilityStop::Journal(journal)))) => Err(InstallError::Journal(journal)),
             (Ok(Err(WriterStop::Slot(source))), _) | (_, Ok(Err(DurabilityStop::Slot(source)))) => {
