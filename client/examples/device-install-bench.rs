@@ -72,7 +72,8 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 /// Single-core SHA-256 speed over a buffer of `buf_len` bytes, hashed again and again until
-/// 512 MiB have passed: the best of three rounds.
+/// 256 MiB have passed: the best of seven rounds, so that a round the hypervisor or another
+/// process interrupted does not lower the bar.
 ///
 /// The figure depends on where the bytes are. A 1 MiB buffer stays in the core's cache, so it
 /// measures the hash alone, as `openssl speed sha256` does: this is the bar the install is held
@@ -83,9 +84,9 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 /// figures from before then.
 fn sha256_speed(buf_len: usize) -> f64 {
     let buf: Vec<u8> = (0..buf_len).map(|i| (i * 31 % 251) as u8).collect();
-    let rounds = (512 << 20) / buf_len;
+    let rounds = (256 << 20) / buf_len;
     let mut best = f64::MAX;
-    for _ in 0..3 {
+    for _ in 0..7 {
         let start = Instant::now();
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         for _ in 0..rounds {
@@ -162,6 +163,9 @@ fn parent(args: &[String]) {
             ctx.update(&block);
             out.write_all(&block).unwrap();
         }
+        // Written back before SHA-256 is measured, which the writeback would otherwise share
+        // a core with.
+        out.into_inner().unwrap().sync_all().unwrap();
     }
     let length = size_mib << 20;
     let sha = hex::encode(ctx.finish());
@@ -352,6 +356,16 @@ dir = "{d}/slots"
         ratios[ratios.len() - 1],
         median * sha_speed / sha_from_ram
     );
+    // The bar again, after the runs: on a shared VM it moves by a tenth within minutes. The
+    // install is held to the higher of the two.
+    let sha_after = sha256_speed(1 << 20);
+    if sha_after > sha_speed {
+        println!(
+            "sha256 after the runs: {:.0} MiB/s in cache, so the median is {:.0}% of the higher bar",
+            mib(sha_after),
+            median * sha_speed / sha_after
+        );
+    }
     ceilings.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
         "ceiling:               median {:.0}%: the machine's CPU work per install spread over \
