@@ -26,8 +26,8 @@ use crate::metadata::{HashChecker, HashMismatch, TargetFile};
 /// instead of 512 KiB raised a loopback install's median by five points of SHA-256 speed over
 /// a buffer in RAM (interleaved runs: 73% to 78% on a quiet host, 68% to 73% on a busy one).
 /// 128 KiB pieces handed to the hashing stage, batched into 1 MiB vectored writes, were slower
-/// again (1,074-1,392 MiB/s against 1,102-1,533): eight times the hand-offs cost the hashing thread
-/// more than the smaller pieces saved it in cache misses.
+/// again (1,074-1,392 MiB/s against 1,102-1,533): eight times the hand-offs cost the hashing
+/// thread more than the smaller pieces saved it in cache misses.
 pub const CHUNK: usize = 1024 * 1024;
 
 /// Alignment of direct (`O_DIRECT`) writes: offset, length and buffer address. 4096 covers
