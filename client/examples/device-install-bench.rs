@@ -71,6 +71,11 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// `len` bytes to hash in the references (their content does not change SHA-256's speed).
+fn filler(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
 /// Single-core SHA-256 speed over a buffer of `buf_len` bytes, hashed again and again until
 /// 256 MiB have passed: the best of seven rounds, so that a round the hypervisor or another
 /// process interrupted does not lower the bar.
@@ -78,12 +83,12 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 /// The figure depends on where the bytes are. A 1 MiB buffer stays in the core's cache, so it
 /// measures the hash alone, as `openssl speed sha256` does: this is the bar the install is held
 /// to. A 64 MiB buffer comes from RAM, and on a virtual machine RAM is shared with neighbours:
-/// on the 2-core VM this was written on, the same day gave 1,880 MiB/s from cache and
-/// 1,170-1,300 MiB/s from RAM, and earlier days 1,400-1,500 MiB/s from RAM. That second
+/// on the 2-core VM this was written on, 2026-12-03 gave 1,709-1,934 MiB/s from cache and
+/// 1,072-1,300 MiB/s from RAM, and earlier days 1,400-1,500 MiB/s from RAM. That second
 /// figure was this benchmark's bar until 2026-12-03; it is still printed, for comparison with
 /// figures from before then.
 fn sha256_speed(buf_len: usize) -> f64 {
-    let buf: Vec<u8> = (0..buf_len).map(|i| (i * 31 % 251) as u8).collect();
+    let buf = filler(buf_len);
     let rounds = (256 << 20) / buf_len;
     let mut best = f64::MAX;
     for _ in 0..7 {
@@ -102,16 +107,16 @@ fn sha256_speed(buf_len: usize) -> f64 {
 /// 64 MiB buffer in RAM into the install's pool of chunks, another hashes them, as the fetch
 /// and hashing stages do, with no network, slot or journal. The median of three, in bytes per
 /// second. A reference, not a bound: it shows what hashing bytes that another core has just
-/// written costs on this machine. On the 2-core VM this was written on it gave 47-65% of the
-/// bar on 2026-12-03, below the install itself (59-78% that day).
+/// written costs on this machine. On the 2-core VM this was written on it gave 47-70% of the
+/// bar on 2026-12-03, below the install itself (59-80% that day).
 fn memory_pipeline_speed() -> f64 {
     use std::sync::mpsc;
-    use tufota_client::device::install::{CHUNK, POOL_CHUNKS};
-    let source: Vec<u8> = (0..64usize << 20).map(|i| (i * 31 % 251) as u8).collect();
+    use tufota_client::device::install::{CHUNK, PIPELINE_DEPTH, POOL_CHUNKS};
+    let source = filler(64 << 20);
     let total = 1usize << 30;
     let mut speeds: Vec<f64> = (0..3)
         .map(|_| {
-            let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(3);
+            let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
             let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
             for _ in 0..POOL_CHUNKS {
                 empty_tx.send(vec![0u8; CHUNK]).unwrap();

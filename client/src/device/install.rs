@@ -35,7 +35,7 @@ pub const CHUNK: usize = 1024 * 1024;
 const DIRECT_ALIGN: usize = 4096;
 
 /// Chunks queued between pipeline stages: enough to ride out jitter.
-const PIPELINE_DEPTH: usize = 3;
+pub const PIPELINE_DEPTH: usize = 3;
 
 /// Buffers the full-image pipeline owns, allocated once and recycled: enough that every stage
 /// has one to work on and the fetch stage can run a few ahead, and a hard bound on memory
